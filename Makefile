@@ -1,0 +1,60 @@
+# Titan's front door: `make up` runs the whole system on the local chain, `make test` runs
+# every test. Both install what is missing first (`make setup`), and are quick when it is there.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# uv itself comes from PyPI through pip when absent; `python3 -m uv` works wherever pip put it.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+ENGINE_DIR := services/engine-rs
+DEVNET_DIR := services/devnet
+
+# Build outputs that are safe to share between clones live outside the clone.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/titan/cargo-target
+export ENGINE_BIN ?= $(CARGO_TARGET_DIR)/release/titan_server
+export UV_LINK_MODE ?= copy
+
+.PHONY: help setup up test test-python test-rust bench lint fmt clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## install what is missing: uv, Python packages, the devnet's npm packages, the engine
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --all-packages --locked --quiet
+	@if [ ! -f $(DEVNET_DIR)/node_modules/.package-lock.json ] || \
+	    [ $(DEVNET_DIR)/package-lock.json -nt $(DEVNET_DIR)/node_modules/.package-lock.json ]; then \
+	  echo "npm ci in $(DEVNET_DIR)"; (cd $(DEVNET_DIR) && npm ci --no-audit --no-fund --loglevel=error); \
+	fi
+	@if [ -f $(ENGINE_DIR)/Cargo.toml ]; then \
+	  cargo build --release --locked --quiet --manifest-path $(ENGINE_DIR)/Cargo.toml; fi
+
+up: setup ## start the devnet, its market flow and every service; Ctrl-C stops them all
+	$(UV) run python scripts/up.py
+
+test: setup ## run every test (Rust and Python); fails on any failure or on zero tests
+	$(MAKE) --no-print-directory test-rust
+	$(MAKE) --no-print-directory test-python
+
+test-rust:
+	@if [ -f $(ENGINE_DIR)/Cargo.toml ]; then \
+	  cargo test --release --locked --manifest-path $(ENGINE_DIR)/Cargo.toml; fi
+
+test-python:
+	$(UV) run pytest
+
+bench: setup ## run the benchmarks and write BENCHMARKS.md figures to bench/results/
+	$(UV) run python scripts/bench.py
+
+lint: setup ## static checks: ruff, mypy, rustfmt, clippy
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy shared/src services/*/src
+	@if [ -f $(ENGINE_DIR)/Cargo.toml ]; then \
+	  cargo fmt --manifest-path $(ENGINE_DIR)/Cargo.toml --check && \
+	  cargo clippy --manifest-path $(ENGINE_DIR)/Cargo.toml --all-targets --locked -- -D warnings; fi
+
+fmt: ## format the code
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+	@if [ -f $(ENGINE_DIR)/Cargo.toml ]; then cargo fmt --manifest-path $(ENGINE_DIR)/Cargo.toml; fi

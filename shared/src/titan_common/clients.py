@@ -1,0 +1,118 @@
+"""Typed HTTP clients between services, one per service API.
+
+Each wraps one long-lived `httpx.AsyncClient` (open it in the app's lifespan) with a base URL
+and explicit timeouts, and turns failures back into exceptions:
+
+    ClientError
+    ├── ServiceUnavailable   connect error or timeout: the service is down or too slow
+    └── ServiceError         the service answered with an error body (status, code, details)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+
+class ClientError(Exception):
+    """Base of every failure a service client raises."""
+
+
+class ServiceUnavailable(ClientError):
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f"{service} unavailable: {reason}")
+        self.service = service
+        self.reason = reason
+
+
+class ServiceError(ClientError):
+    def __init__(self, service: str, status: int, code: str, message: str, details: Any) -> None:
+        super().__init__(f"{service} answered {status} {code}: {message}")
+        self.service = service
+        self.status = status
+        self.code = code
+        self.details = details
+
+
+class ServiceClient:
+    """A JSON client for one service; subclasses add the typed methods."""
+
+    service = "service"
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 2.0,
+        api_key: SecretStr | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"x-api-key": api_key.get_secret_value()} if api_key else {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
+            headers=headers,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, json: Any = None) -> Any:
+        try:
+            response = await self._http.request(method, path, json=json)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise ServiceUnavailable(self.service, type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise _service_error(self.service, response)
+        return response.json()
+
+    async def health(self) -> bool:
+        try:
+            await self._request("GET", "/health")
+        except ClientError:
+            return False
+        return True
+
+
+def _service_error(service: str, response: httpx.Response) -> ServiceError:
+    try:
+        error = response.json()["error"]
+        code, message, details = error["code"], error["message"], error.get("details")
+    except (ValueError, KeyError, TypeError):
+        code, message, details = "unexpected_response", response.text[:200], None
+    return ServiceError(service, response.status_code, code, message, details)
+
+
+class EngineClient(ServiceClient):
+    service = "engine"
+
+    async def evaluate_routes(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("POST", "/api/routes/evaluate", body)
+        return result
+
+    async def pool(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("POST", "/api/pool", body)
+        return result
+
+
+class MlClient(ServiceClient):
+    service = "ml"
+
+    async def forecast_gas(self, chain_id: int, horizon: int = 1) -> dict[str, Any]:
+        body = {"chain_id": chain_id, "horizon": horizon}
+        result: dict[str, Any] = await self._request("POST", "/api/forecast/gas", body)
+        return result
+
+    async def rl_action(self, state: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("POST", "/api/rl/action", state)
+        return result
+
+
+class IngestClient(ServiceClient):
+    service = "ingest"
+
+    async def pools(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._request("GET", "/api/pools")
+        return result

@@ -1,0 +1,198 @@
+"""Titan's wire models, defined once; the engine mirrors them in `api/types.rs`.
+
+Big integers (wei, reserves, liquidity, sqrtPriceX96) travel as decimal strings and live as
+Python ints; they never pass through a float. Addresses are accepted in any case and
+written EIP-55 checksummed. Every message carrying pool state carries its version: the
+`block_number` and `log_index` of the last event applied.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from eth_utils.address import to_checksum_address
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+UINT256_MAX = 2**256 - 1
+INT256_MIN = -(2**255)
+INT256_MAX = 2**255 - 1
+
+_UNSIGNED = re.compile(r"[0-9]{1,78}")
+_SIGNED = re.compile(r"-?[0-9]{1,78}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def _parse_int(value: Any, pattern: re.Pattern[str], low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be an integer as a decimal string")
+    if isinstance(value, str):
+        if not pattern.fullmatch(value):
+            raise ValueError("must be a decimal string of digits")
+        value = int(value)
+    number: int = value
+    if not low <= number <= high:
+        raise ValueError(f"must be between {low} and {high}")
+    return number
+
+
+def parse_uint256(value: Any) -> int:
+    """A decimal string (or int) in [0, 2^256-1]; anything else is a ValueError."""
+    return _parse_int(value, _UNSIGNED, 0, UINT256_MAX)
+
+
+def parse_int256(value: Any) -> int:
+    """A signed decimal string (or int) in [-2^255, 2^255-1]."""
+    return _parse_int(value, _SIGNED, INT256_MIN, INT256_MAX)
+
+
+def parse_address(value: Any) -> str:
+    """A 0x-prefixed 20-byte hex address in any case, returned checksummed."""
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+        raise ValueError("must be a 0x-prefixed 20-byte hex address")
+    return str(to_checksum_address(value))
+
+
+BigInt = Annotated[
+    int,
+    BeforeValidator(parse_uint256),
+    PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{1,78}$"}),
+]
+SignedBigInt = Annotated[
+    int,
+    BeforeValidator(parse_int256),
+    PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": "^-?[0-9]{1,78}$"}),
+]
+Address = Annotated[
+    str,
+    BeforeValidator(parse_address),
+    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}),
+]
+Dex = Literal["uniswap_v2", "sushiswap", "quickswap", "uniswap_v3"]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tick(WireModel):
+    index: int = Field(ge=-887272, le=887272)
+    liquidity_net: SignedBigInt
+
+
+class PoolStateV2(WireModel):
+    kind: Literal["v2"] = "v2"
+    address: Address
+    dex: Dex
+    token0: Address
+    token1: Address
+    reserve0: BigInt
+    reserve1: BigInt
+    fee_bps: int = Field(30, ge=0, lt=10_000)
+
+
+class PoolStateV3(WireModel):
+    kind: Literal["v3"] = "v3"
+    address: Address
+    dex: Dex
+    token0: Address
+    token1: Address
+    fee: int = Field(ge=0, lt=1_000_000)
+    tick_spacing: int = Field(ge=1, le=16384)
+    sqrt_price_x96: BigInt
+    tick: int = Field(ge=-887272, le=887272)
+    liquidity: BigInt
+    ticks: list[Tick] = Field(default_factory=list)
+
+
+PoolState = Annotated[PoolStateV2 | PoolStateV3, Field(discriminator="kind")]
+
+
+class PoolVersion(WireModel):
+    """Where a pool's state stands in the chain: the last event applied."""
+
+    block_number: int = Field(ge=0)
+    log_index: int = Field(ge=-1)  # -1: read by a snapshot at the end of the block, no event
+
+
+class PoolUpdate(WireModel):
+    """A pool's new state, as ingest publishes it on `WS /ws/pools`."""
+
+    chain_id: int
+    pool: PoolState
+    block_number: int = Field(ge=0)
+    log_index: int = Field(ge=-1)
+    block_hash: str | None = None
+    removed: bool = False  # True when a reorg rolled this pool back to the state given
+    received_at: float | None = None  # unix seconds when the triggering block/log arrived
+
+
+class Quote(WireModel):
+    amount_in: BigInt
+    amount_out: BigInt
+    sqrt_price_x96_after: BigInt | None = None
+    tick_after: int | None = None
+    liquidity_after: BigInt | None = None
+
+
+class OpportunityHop(WireModel):
+    pool: Address
+    dex: Dex
+    kind: Literal["v2", "v3"]
+    fee_bps: int | None = None
+    fee: int | None = None
+    token_in: Address
+    token_out: Address
+    amount_in: BigInt
+    amount_out: BigInt
+
+
+class Action(WireModel):
+    execute: bool
+    size_fraction: float = Field(ge=0.0, le=1.0)
+    gas_bid_multiplier: float = Field(gt=0.0)
+    source: str  # "rl_agent", "default" (ML down), ...
+
+
+class Verification(WireModel):
+    status: Literal["verified", "mismatch", "pending", "skipped", "failed", "orphaned"]
+    realized_amount_out: BigInt | None = None
+    block_number: int | None = None
+
+
+class Opportunity(WireModel):
+    id: str
+    chain_id: int
+    block_number: int
+    base_token: Address
+    amount_in: BigInt
+    amount_out: BigInt
+    gross_profit: SignedBigInt
+    gas_units: int
+    gas_price_wei: BigInt
+    gas_cost: BigInt
+    net_profit: SignedBigInt
+    hops: list[OpportunityHop]
+    action: Action
+    verification: Verification
+    detected_at: float
+    latency_ms: float
+
+
+class Health(WireModel):
+    status: Literal["ok"] = "ok"
+    service: str
+
+
+class Readiness(WireModel):
+    ready: bool
+    checks: dict[str, str]  # dependency -> "ok" or why not

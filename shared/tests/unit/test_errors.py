@@ -1,0 +1,120 @@
+"""Every error a FastAPI app raises answers in the one JSON shape, with a fitting status."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel, SecretStr
+
+from titan_common.errors import (
+    InvalidInputError,
+    NotFoundError,
+    UpstreamUnavailableError,
+    install_error_handlers,
+)
+from titan_common.models import BigInt
+from titan_common.observability import install_observability
+
+
+class Body(BaseModel):
+    amount: BigInt
+
+
+def make_app(api_key: SecretStr | None = None) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    install_observability(app, "test", api_key=api_key)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/echo")
+    async def echo(body: Body) -> Body:
+        return body
+
+    @app.get("/missing")
+    async def missing() -> None:
+        raise NotFoundError("no such pool", {"pool": "0x1"})
+
+    @app.get("/bad")
+    async def bad() -> None:
+        raise InvalidInputError("horizon out of range", code="horizon_out_of_range")
+
+    @app.get("/down")
+    async def down() -> None:
+        raise UpstreamUnavailableError("engine")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    return app
+
+
+@pytest.fixture
+async def client() -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=make_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], dict)
+    return error
+
+
+async def test_big_int_body_round_trips_as_string(client: httpx.AsyncClient) -> None:
+    response = await client.post("/echo", json={"amount": str(2**255)})
+    assert response.json() == {"amount": str(2**255)}
+    assert response.headers["x-request-id"]
+
+
+async def test_validation_failure_names_the_field(client: httpx.AsyncClient) -> None:
+    error = assert_error(
+        await client.post("/echo", json={"amount": "-3"}), 422, "validation_failed"
+    )
+    assert error["details"]["fields"][0]["field"] == "body.amount"
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/echo", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert_error(response, 400, "malformed_json")
+
+
+async def test_domain_errors_keep_their_code_and_status(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/missing"), 404, "not_found")
+    assert_error(await client.get("/bad"), 422, "horizon_out_of_range")
+    response = await client.get("/down")
+    assert_error(response, 503, "upstream_unavailable")
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/nope"), 404, "not_found")
+    assert_error(await client.get("/echo"), 405, "method_not_allowed")
+
+
+async def test_unexpected_error_is_generic_500_with_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.get("/boom", headers={"x-request-id": "req-42"})
+    error = assert_error(response, 500, "internal_error")
+    assert "secret" not in response.text
+    assert error["details"]["request_id"] == "req-42"
+
+
+async def test_api_key_required_when_set_but_health_stays_open() -> None:
+    app = make_app(api_key=SecretStr("s3cret"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.get("/health")).status_code == 200
+        assert_error(await c.get("/metrics"), 401, "unauthorized")
+        assert_error(await c.get("/metrics", headers={"x-api-key": "wrong"}), 401, "unauthorized")
+        response = await c.get("/metrics", headers={"x-api-key": "s3cret"})
+        assert response.status_code == 200
+        assert "http_request_duration_seconds" in response.text
+        assert "s3cret" not in response.text

@@ -1,0 +1,51 @@
+"""titan_common's public names are a contract with every service: guard them."""
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "titan_common.models": {
+        "BigInt",
+        "SignedBigInt",
+        "Address",
+        "PoolStateV2",
+        "PoolStateV3",
+        "PoolState",
+        "PoolUpdate",
+        "Quote",
+        "Opportunity",
+        "OpportunityHop",
+        "Action",
+        "Verification",
+        "parse_uint256",
+        "parse_int256",
+        "parse_address",
+    },
+    "titan_common.errors": {
+        "TitanError",
+        "NotFoundError",
+        "InvalidInputError",
+        "UpstreamUnavailableError",
+        "install_error_handlers",
+        "error_body",
+    },
+    "titan_common.settings": {"TitanSettings"},
+    "titan_common.logging": {"configure", "get_logger"},
+    "titan_common.observability": {"install_observability"},
+    "titan_common.clients": {
+        "ServiceClient",
+        "ServiceUnavailable",
+        "ServiceError",
+        "EngineClient",
+        "MlClient",
+        "IngestClient",
+    },
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_exist(module: str) -> None:
+    mod = importlib.import_module(module)
+    missing = {name for name in PUBLIC[module] if not hasattr(mod, name)}
+    assert not missing
