@@ -1,0 +1,168 @@
+"""`make up`: start the devnet (with its market flow) and every Titan service that exists.
+
+Each child runs in its own process group with its output in `run/logs/<name>.log`; the
+script waits for each to be healthy, prints where everything answers, and on Ctrl-C or
+SIGTERM stops them all, newest first.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RUN_DIR = Path("run")
+
+
+class LauncherSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    devnet_port: int = 8545
+    rust_server_port: int = 3000
+    ingest_port: int = 8001
+    scanner_port: int = 8002
+    ml_port: int = 8003
+    devnet_scenario: str = "default"
+    devnet_seed: int = 1
+    devnet_block_time: float = 1.0
+    engine_bin: Path = Path("services/engine-rs/target/release/titan_server")
+
+
+class Launcher:
+    def __init__(self, settings: LauncherSettings) -> None:
+        self.settings = settings
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = (RUN_DIR / "logs" / f"{name}.log").open("wb")
+        proc = subprocess.Popen(
+            argv,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE if name == "devnet" else log,
+            stderr=log,
+            start_new_session=True,
+        )
+        self.children.append((name, proc))
+        return proc
+
+    def stop_all(self) -> None:
+        for name, proc in reversed(self.children):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+            print(f"stopped {name}")
+
+
+def _drain(stream: IO[bytes]) -> None:
+    with (RUN_DIR / "logs" / "devnet.out").open("wb") as out:
+        for chunk in stream:
+            out.write(chunk)
+
+
+def wait_healthy(name: str, url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see run/logs/{name}.log")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{name} not healthy at {url} after {timeout:.0f} s")
+
+
+def start_devnet(launcher: Launcher) -> tuple[str, str]:
+    s = launcher.settings
+    manifest = RUN_DIR / "devnet" / "manifest.json"
+    argv = ["titan-devnet", "up", "--port", str(s.devnet_port), "--scenario", s.devnet_scenario]
+    argv += ["--seed", str(s.devnet_seed), "--block-time", str(s.devnet_block_time)]
+    argv += ["--manifest", str(manifest)]
+    proc = launcher.start("devnet", argv, {})
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = raw.decode().strip()
+        if line.startswith("ready "):
+            _, rpc_url, manifest_path = line.split()
+            # Keep draining the devnet's output so it never blocks on a full pipe.
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+            return rpc_url, manifest_path
+    raise RuntimeError("the devnet stopped before it was ready; see run/logs/devnet.log")
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def python_service(name: str) -> bool:
+    return importlib.util.find_spec(f"titan_{name}") is not None
+
+
+def main() -> int:
+    s = LauncherSettings()
+    launcher = Launcher(s)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        print(f"starting the devnet on port {s.devnet_port} (scenario {s.devnet_scenario}) ...")
+        rpc_url, manifest = start_devnet(launcher)
+        ws_url = rpc_url.replace("http", "ws", 1)
+        chain_env = {"CHAIN_RPC_URL": rpc_url, "CHAIN_WS_URL": ws_url, "DEVNET_MANIFEST": manifest}
+        urls = {
+            "engine": f"http://127.0.0.1:{s.rust_server_port}",
+            "ml": f"http://127.0.0.1:{s.ml_port}",
+            "ingest": f"http://127.0.0.1:{s.ingest_port}",
+            "scanner": f"http://127.0.0.1:{s.scanner_port}",
+        }
+        service_env = {
+            **chain_env,
+            "ENGINE_URL": urls["engine"],
+            "ML_URL": urls["ml"],
+            "INGEST_URL": urls["ingest"],
+            "SCANNER_URL": urls["scanner"],
+        }
+        running = {"devnet": rpc_url}
+        if s.engine_bin.is_file():
+            proc = launcher.start("engine", [str(s.engine_bin)], service_env)
+            wait_healthy("engine", urls["engine"], proc)
+            running["engine"] = urls["engine"]
+        for name in ("ml", "ingest", "scanner"):
+            if python_service(name):
+                proc = launcher.start(name, [sys.executable, "-m", f"titan_{name}"], service_env)
+                wait_healthy(name, urls[name], proc)
+                running[name] = urls[name]
+        print("\nTitan is running:")
+        for name, url in running.items():
+            print(f"  {name:8} {url}")
+        if "scanner" in running:
+            print(f"  dashboard {urls['scanner']}/")
+        print(f"\nmanifest: {manifest}; logs: {RUN_DIR / 'logs'}/; Ctrl-C stops everything.")
+        while all(proc.poll() is None for _, proc in launcher.children):
+            time.sleep(0.5)
+        dead = [name for name, proc in launcher.children if proc.poll() is not None]
+        print(f"{', '.join(dead)} stopped unexpectedly; see {RUN_DIR / 'logs'}/", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        launcher.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
