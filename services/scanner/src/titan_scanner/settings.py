@@ -1,0 +1,89 @@
+"""The scanner's settings: `TitanSettings` plus what the scanner alone reads (`SCANNER_*`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from titan_common.models import parse_address
+from titan_common.settings import TitanSettings
+
+
+class ScannerSettings(TitanSettings):
+    """Every knob of the scanner, named after its environment variable."""
+
+    scanner_port: int = Field(8002, ge=0, le=65535)
+    scanner_bind_addr: str = "127.0.0.1"
+    # "i/n": this scanner keeps the cycles whose stable hash is i modulo n.
+    scanner_shard: str = Field("0/1", pattern=r"^[0-9]+/[1-9][0-9]*$")
+    # The smallest net profit published, in the base token's smallest unit.
+    min_profit: int = Field(0, ge=0)
+    # Symbols (resolved through the devnet manifest) or addresses; cycles start and end here.
+    base_tokens: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["WETH"])
+    # The chain's wrapped native token (gas is paid in it); a symbol or an address.
+    scanner_native_token: str = "WETH"
+    database_url: str = "sqlite:///./data/scanner.db"
+
+    # Gas units of an executor call, measured on the devnet with eth_estimateGas:
+    # a fixed part plus one per hop by pool kind.
+    scanner_gas_base: int = Field(45_000, ge=0)
+    scanner_gas_v2_hop: int = Field(62_000, ge=0)
+    scanner_gas_v3_hop: int = Field(105_000, ge=0)
+
+    # Cycle index and screening.
+    scanner_max_cycles_per_pool: int = Field(400, ge=1)
+    scanner_max_hops: Literal[2, 3] = 3
+    # Minimum of log(product of marginal rates after fees) for a cycle to go to the engine.
+    scanner_screen_min_log_edge: float = 0.0
+    # Updates of one block are gathered until this long without a new one (or a newer block).
+    scanner_coalesce_ms: float = Field(4.0, ge=0.0)
+    scanner_engine_batch_max: int = Field(1000, ge=1)
+
+    # Verification by eth_call of the executor: every opportunity, a share, or none.
+    scanner_verify: Literal["all", "sample", "off"] = "all"
+    scanner_verify_sample_rate: float = Field(0.1, ge=0.0, le=1.0)
+    scanner_executor_address: str | None = None
+    scanner_verifier_address: str | None = None
+
+    # Time limits for the services the scanner calls, in seconds.
+    scanner_engine_timeout: float = Field(2.0, gt=0)
+    scanner_ml_timeout: float = Field(0.5, gt=0)
+    scanner_rpc_timeout: float = Field(3.0, gt=0)
+    # Reconnection to ingest: jittered exponential backoff between these bounds, in seconds.
+    scanner_reconnect_min: float = Field(0.1, gt=0)
+    scanner_reconnect_max: float = Field(5.0, gt=0)
+    # How often the health of the engine and the ML service is probed, in seconds.
+    scanner_probe_interval: float = Field(1.0, gt=0)
+    # Opportunities kept in memory for the dashboard and the stats window.
+    scanner_recent_limit: int = Field(500, ge=1)
+
+    @field_validator("base_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("scanner_executor_address", "scanner_verifier_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else parse_address(value)
+
+    @model_validator(mode="after")
+    def _check_shard(self) -> ScannerSettings:
+        index, count = (int(part) for part in self.scanner_shard.split("/"))
+        if index >= count:
+            raise ValueError(f"SCANNER_SHARD {self.scanner_shard}: index must be below count")
+        return self
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        index, count = (int(part) for part in self.scanner_shard.split("/"))
+        return index, count
+
+    @property
+    def ingest_ws_url(self) -> str:
+        base = self.ingest_url.rstrip("/")
+        return "ws" + base.removeprefix("http") + "/ws/pools"

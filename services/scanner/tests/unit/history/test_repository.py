@@ -1,0 +1,127 @@
+"""History: migrations at start-up, round trips, paging newest first, filters, restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from titan_common.models import Action, Opportunity, OpportunityHop, Verification
+from titan_scanner.history import OpportunityFilter, OpportunityRepository
+
+WETH = "0x" + "c0" * 20
+USDC = "0x" + "a0" * 20
+DAI = "0x" + "d0" * 20
+
+
+def _opp(n: int, block: int, net: int, dex: str = "uniswap_v2", mid: str = USDC) -> Opportunity:
+    big = 2**200 + n  # past 64 bits: stored exactly
+    hops = [
+        OpportunityHop(
+            pool="0x" + f"{n:02x}" * 20,
+            dex=dex,
+            kind="v2",
+            fee_bps=30,
+            token_in=WETH,
+            token_out=mid,
+            amount_in=big,
+            amount_out=5,
+        ),
+        OpportunityHop(
+            pool="0x" + "ee" * 20,
+            dex="uniswap_v3",
+            kind="v3",
+            fee=500,
+            token_in=mid,
+            token_out=WETH,
+            amount_in=5,
+            amount_out=big + net + 7,
+        ),
+    ]
+    return Opportunity(
+        id=f"opp-{n}",
+        chain_id=31337,
+        block_number=block,
+        base_token=WETH,
+        amount_in=big,
+        amount_out=big + net + 7,
+        gross_profit=net + 7,
+        gas_units=180_000,
+        gas_price_wei=10**9,
+        gas_cost=7,
+        net_profit=net,
+        hops=hops,
+        action=Action(execute=True, size_fraction=1.0, gas_bid_multiplier=1.1, source="rl_agent"),
+        verification=Verification(status="pending"),
+        detected_at=1_700_000_000.0 + n,
+        latency_ms=3.5,
+    )
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/nested/scanner.db"
+
+
+async def test_round_trip_and_restart(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    opp = _opp(1, 100, 10**20)
+    await repo.save(opp, "key-1")
+    assert await repo.get("opp-1") == opp
+    repo.close()
+    again = OpportunityRepository.open(url)  # migrations are idempotent; data is kept
+    assert await again.get("opp-1") == opp
+    assert await again.get("missing") is None
+    assert set(inspect(again.engine).get_table_names()) >= {"opportunities", "alembic_version"}
+    again.close()
+
+
+async def test_paging_newest_first(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    for n in range(7):
+        await repo.save(_opp(n, 100 + n, 1000 + n), f"k{n}")
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        items, cursor = await repo.page(OpportunityFilter(), limit=3, cursor=cursor)
+        seen += [o.id for o in items]
+        pages += 1
+        if cursor is None:
+            break
+    assert seen == [f"opp-{n}" for n in reversed(range(7))]
+    assert pages == 3
+    repo.close()
+
+
+async def test_filters(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    await repo.save(_opp(1, 100, 50, dex="sushiswap"), "a")
+    await repo.save(_opp(2, 101, 5 * 10**30, mid=DAI), "b")
+    await repo.save(_opp(3, 102, 900), "c")
+
+    async def ids(**kw: object) -> list[str]:
+        items, _ = await repo.page(OpportunityFilter(**kw))  # type: ignore[arg-type]
+        return [o.id for o in items]
+
+    assert await ids(block_from=101) == ["opp-3", "opp-2"]
+    assert await ids(block_to=101, block_from=101) == ["opp-2"]
+    assert await ids(dex="sushiswap") == ["opp-1"]
+    assert await ids(token=DAI) == ["opp-2"]
+    assert await ids(token=WETH) == ["opp-3", "opp-2", "opp-1"]
+    assert await ids(min_profit=900) == ["opp-3", "opp-2"]
+    assert await ids(min_profit=10**30) == ["opp-2"]
+    assert await repo.count(OpportunityFilter(min_profit=60)) == 2
+    repo.close()
+
+
+async def test_verification_update(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    await repo.save(_opp(1, 100, 50), "a")
+    done = Verification(status="verified", realized_amount_out=2**200 + 58, block_number=100)
+    await repo.set_verification("opp-1", done)
+    got = await repo.get("opp-1")
+    assert got is not None and got.verification == done
+    assert await repo.status_counts() == {"verified": 1}
+    repo.close()
