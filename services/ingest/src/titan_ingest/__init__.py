@@ -1,0 +1,1 @@
+"""Titan ingest: exact, live pool state from the chain."""

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes only; the work is in the pipeline."""

@@ -1,0 +1,188 @@
+"""JSON-RPC over HTTP with failover between a chain's endpoints, and batch requests.
+
+Built on web3.py's `AsyncHTTPProvider` (raw responses: ingest decodes what it reads itself).
+A transport failure or timeout moves to the next endpoint and retries; an error answered by
+the node (`RpcError`) is the caller's to handle. When every endpoint fails, `RpcUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+from web3 import AsyncWeb3
+from web3.providers.rpc import AsyncHTTPProvider
+
+from titan_ingest.chain.abi import MalformedLogError, to_hash, to_int
+
+_log = structlog.get_logger("titan_ingest.rpc")
+
+Call = tuple[str, Any]  # (method, params)
+
+
+class RpcError(Exception):
+    """The node answered a request with an error."""
+
+    def __init__(self, method: str, error: Any) -> None:
+        message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+        super().__init__(f"{method}: {message}")
+        self.method = method
+        self.error = error
+
+
+class RpcUnavailable(Exception):
+    """No endpoint of the chain answered."""
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+    @classmethod
+    def parse(cls, block: Any) -> Header:
+        if not isinstance(block, dict):
+            raise MalformedLogError("a block must be an object")
+        try:
+            return cls(
+                to_int(block["number"]),
+                to_hash(block["hash"]),
+                to_hash(block["parentHash"]),
+                to_int(block.get("timestamp", 0)),
+            )
+        except KeyError as exc:
+            raise MalformedLogError(f"block without {exc}") from exc
+
+
+_TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError)
+
+
+class RpcClient:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        timeout: float = 10.0,
+        batch_size: int = 1000,
+        concurrency: int = 2,
+    ) -> None:
+        if not urls:
+            raise ValueError("at least one RPC URL is needed")
+        self.urls = list(urls)
+        self.batch_size = batch_size
+        self._semaphore = asyncio.Semaphore(concurrency)
+        kwargs = {"timeout": aiohttp.ClientTimeout(total=timeout)}
+        self._providers = [
+            AsyncHTTPProvider(url, request_kwargs=kwargs, exception_retry_configuration=None)
+            for url in self.urls
+        ]
+        self.w3 = [AsyncWeb3(p) for p in self._providers]
+        self._current = 0
+        self.failovers = 0
+        self.requests = 0
+
+    @property
+    def url(self) -> str:
+        return self.urls[self._current]
+
+    async def close(self) -> None:
+        for provider in self._providers:
+            await provider.disconnect()
+
+    async def _send(self, attempt: Any) -> Any:
+        """Run `attempt(provider)` on the current endpoint, failing over on transport errors."""
+        last: Exception | None = None
+        for _ in range(len(self._providers)):
+            index = self._current
+            try:
+                self.requests += 1
+                return await attempt(self._providers[index])
+            except _TRANSPORT_ERRORS as exc:
+                last = exc
+                if len(self._providers) > 1:
+                    self._current = (index + 1) % len(self._providers)
+                    self.failovers += 1
+                    _log.warning(
+                        "ingest.rpc.failed_over",
+                        url=self.urls[index],
+                        to=self.urls[self._current],
+                        error=type(exc).__name__,
+                    )
+        raise RpcUnavailable(f"no RPC endpoint answered ({type(last).__name__}: {last})")
+
+    async def request(self, method: str, params: Any) -> Any:
+        async def attempt(provider: AsyncHTTPProvider) -> Any:
+            return await provider.make_request(method, params)  # type: ignore[arg-type]
+
+        response = await self._send(attempt)
+        return _result(method, response)
+
+    async def batch(
+        self, calls: Sequence[Call], on_chunk: Callable[[int], None] | None = None
+    ) -> list[Any]:
+        """Results in order; a call the node refused is an `RpcError` in its place.
+
+        `on_chunk(n)` is called as each chunk of n calls is answered (for a progress bar).
+        """
+        chunks = [calls[i : i + self.batch_size] for i in range(0, len(calls), self.batch_size)]
+        results = await asyncio.gather(*(self._batch_chunk(chunk, on_chunk) for chunk in chunks))
+        return [item for chunk in results for item in chunk]
+
+    async def _batch_chunk(
+        self, calls: Sequence[Call], on_chunk: Callable[[int], None] | None
+    ) -> list[Any]:
+        async def attempt(provider: AsyncHTTPProvider) -> Any:
+            return await provider.make_batch_request(list(calls))  # type: ignore[arg-type]
+
+        async with self._semaphore:
+            responses = await self._send(attempt)
+        if on_chunk is not None:
+            on_chunk(len(calls))
+        if not isinstance(responses, list) or len(responses) != len(calls):
+            raise RpcError("batch", responses.get("error") if isinstance(responses, dict) else "")
+        out: list[Any] = []
+        for (method, _), response in zip(calls, responses, strict=True):
+            try:
+                out.append(_result(method, response))
+            except RpcError as exc:
+                out.append(exc)
+        return out
+
+    # -- typed helpers
+
+    async def block_number(self) -> int:
+        return to_int(await self.request("eth_blockNumber", []))
+
+    async def header(self, block: int | str = "latest") -> Header:
+        tag = hex(block) if isinstance(block, int) else block
+        return Header.parse(await self.request("eth_getBlockByNumber", [tag, False]))
+
+    async def headers(self, numbers: Sequence[int]) -> list[Header]:
+        results = await self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        out = []
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+            out.append(Header.parse(result))
+        return out
+
+    async def get_logs(self, filter_params: dict[str, Any]) -> list[dict[str, Any]]:
+        result = await self.request("eth_getLogs", [filter_params])
+        if not isinstance(result, list):
+            raise RpcError("eth_getLogs", "the answer is not a list")
+        return result
+
+
+def _result(method: str, response: Any) -> Any:
+    if not isinstance(response, dict):
+        raise RpcError(method, "the answer is not a JSON-RPC response")
+    if response.get("error") is not None:
+        raise RpcError(method, response["error"])
+    if "result" not in response:
+        raise RpcError(method, "the answer has no result")
+    return response["result"]

@@ -1,0 +1,1 @@
+"""Pool discovery: from the factories' creation logs, or from an explicit list."""

@@ -1,0 +1,1 @@
+"""Publishing: pool updates fanned out to `WS /ws/pools` clients."""

@@ -1,0 +1,1 @@
+"""The snapshot: every pool's exact state at one block, read with JSON-RPC batches."""

@@ -1,0 +1,193 @@
+"""The WebSocket source: `eth_subscribe` to newHeads and the pools' logs with web3.py.
+
+Each connection starts with a catch-up request, queued before any of its messages, so the
+backfill closes the gap since the last complete block before the stream goes on. A lost
+connection is retried with exponential backoff and full jitter, rotating through the
+endpoints; while it is down, the source asks for a catch-up every polling interval (the HTTP
+fallback). A message from the node that cannot be read is logged and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from web3 import AsyncWeb3
+from web3.exceptions import PersistentConnectionClosedOK
+from web3.providers.persistent import WebSocketProvider
+from websockets.exceptions import ConnectionClosedOK
+
+from titan_ingest.chain import abi
+from titan_ingest.chain.abi import MalformedLogError
+from titan_ingest.sync.messages import CatchUpMsg, Message, parse_head, parse_log
+from titan_ingest.sync.stats import SyncStats
+
+_log = structlog.get_logger("titan_ingest.live")
+
+RECEIVED_AT = "titanReceivedAt"
+
+
+class _Provider(WebSocketProvider):
+    """web3.py's WebSocket provider, stamping each subscription message with its arrival
+    time and skipping (counting) frames that are not JSON instead of dying on them."""
+
+    def __init__(self, url: str, on_malformed: Callable[[str], None], **kwargs: Any) -> None:
+        super().__init__(url, **kwargs)
+        self._on_malformed = on_malformed
+
+    async def _provider_specific_socket_reader(self) -> Any:
+        assert self._ws is not None
+        while True:
+            try:
+                raw = await self._ws.recv()
+            except ConnectionClosedOK as exc:
+                raise PersistentConnectionClosedOK(user_message="connection closed") from exc
+            received_at = time.time()
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                self._on_malformed("not JSON")
+                continue
+            if not isinstance(message, dict | list):
+                self._on_malformed("not a JSON-RPC message")
+                continue
+            if isinstance(message, dict) and message.get("method") == "eth_subscription":
+                params = message.get("params")
+                result = params.get("result") if isinstance(params, dict) else None
+                if not isinstance(result, dict):
+                    self._on_malformed("subscription message without a result object")
+                    continue
+                result[RECEIVED_AT] = received_at
+            return message
+
+
+def backoff_delay(attempt: int, low: float, high: float) -> float:
+    """Exponential backoff with full jitter: uniform in [low, min(high, low * 2^attempt)]."""
+    ceiling = min(high, low * (2 ** min(attempt, 30)))
+    return random.uniform(low, max(low, ceiling))
+
+
+class WebSocketSource:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        addresses: Callable[[], list[str]],
+        stats: SyncStats,
+        poll_interval: float = 1.0,
+        min_delay: float = 0.1,
+        max_delay: float = 10.0,
+        stall_timeout: float = 15.0,
+        request_timeout: float = 10.0,
+    ) -> None:
+        if not urls:
+            raise ValueError("at least one WebSocket URL is needed")
+        self.urls = list(urls)
+        self.addresses = addresses
+        self.stats = stats
+        self.poll_interval = poll_interval
+        self.min_delay = min_delay
+        self.max_delay = max_delay
+        self.stall_timeout = stall_timeout
+        self.request_timeout = request_timeout
+        self.connections = 0
+
+    async def run(self, queue: asyncio.Queue[Message]) -> None:
+        self.stats.mode = "websocket"
+        attempt = 0
+        endpoint = 0
+        while True:
+            url = self.urls[endpoint % len(self.urls)]
+            started = time.monotonic()
+            try:
+                await self._stream(url, queue)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                _log.warning("ingest.ws.disconnected", url=url, error=self.stats.last_error)
+            self.stats.source_connected = False
+            if time.monotonic() - started > 10 * self.min_delay + 1:
+                attempt = 0  # it had been up a while: start the backoff over
+            delay = backoff_delay(attempt, self.min_delay, self.max_delay)
+            attempt += 1
+            endpoint += 1
+            await self._fallback(queue, delay)
+
+    async def _fallback(self, queue: asyncio.Queue[Message], delay: float) -> None:
+        """Wait `delay` before reconnecting, polling over HTTP meanwhile."""
+        deadline = time.monotonic() + delay
+        while True:
+            if queue.empty():
+                queue.put_nowait(CatchUpMsg("fallback", time.time()))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, self.poll_interval))
+
+    async def _stream(self, url: str, queue: asyncio.Queue[Message]) -> None:
+        provider = _Provider(
+            url,
+            self._malformed,
+            max_connection_retries=1,
+            request_timeout=self.request_timeout,
+            subscription_response_queue_size=100_000,
+        )
+        async with AsyncWeb3(provider) as w3:
+            heads = await w3.eth.subscribe("newHeads")
+            logs = await w3.eth.subscribe(
+                "logs",
+                {
+                    "address": self.addresses(),
+                    "topics": [["0x" + t.hex() for t in abi.POOL_TOPICS]],
+                },
+            )
+            self.connections += 1
+            if self.connections > 1:
+                self.stats.reconnects += 1
+            self.stats.source_connected = True
+            self.stats.endpoint = url
+            _log.info("ingest.ws.connected", url=url, connections=self.connections)
+            queue.put_nowait(CatchUpMsg("connected", time.time()))
+            stream = w3.socket.process_subscriptions()
+            while True:
+                try:
+                    message = await asyncio.wait_for(anext(stream), self.stall_timeout)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    await self._probe(w3)
+                    continue
+                except Exception as exc:
+                    task = provider._message_listener_task
+                    if task is None or task.done():
+                        raise
+                    self._malformed(f"{type(exc).__name__}: {exc}")
+                    continue
+                self._dispatch(message, heads, logs, queue)
+
+    async def _probe(self, w3: AsyncWeb3[Any]) -> None:
+        """Quiet for a while: fine if the node is alive and has no newer block than we saw."""
+        number = await asyncio.wait_for(w3.eth.block_number, self.request_timeout)
+        if number > self.stats.node_head:
+            raise ConnectionError(f"the stream is stalled: the node is at block {number}")
+
+    def _dispatch(self, message: Any, heads: str, logs: str, queue: asyncio.Queue[Message]) -> None:
+        result = message.get("result")
+        received_at = result.get(RECEIVED_AT) if hasattr(result, "get") else None
+        received_at = received_at or time.time()
+        try:
+            if message.get("subscription") == logs:
+                queue.put_nowait(parse_log(result, received_at))
+            elif message.get("subscription") == heads:
+                queue.put_nowait(parse_head(result, received_at))
+        except MalformedLogError as exc:
+            self._malformed(str(exc))
+
+    def _malformed(self, why: str) -> None:
+        self.stats.malformed_messages += 1
+        _log.warning("ingest.ws.message_malformed", error=why)

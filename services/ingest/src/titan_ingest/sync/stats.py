@@ -1,0 +1,46 @@
+"""Counters and gauges of the sync, read by `GET /api/stats`, `/ready` and `/metrics`."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SyncStats:
+    mode: str = "websocket"  # or "polling"
+    source_connected: bool = False
+    endpoint: str | None = None
+    events_applied: int = 0
+    events_stale: int = 0
+    malformed_messages: int = 0
+    reconnects: int = 0
+    reorgs: int = 0
+    reorg_max_depth: int = 0
+    snapshots: int = 0
+    snapshot_seconds: float | None = None
+    backfilled_blocks: int = 0
+    catch_ups: int = 0
+    node_head: int = -1  # the highest block the node reported
+    node_head_at: float | None = None  # when that head arrived (unix seconds)
+    last_node_contact: float | None = None
+    last_error: str | None = None
+    _event_times: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def node_seen(self, number: int, at: float) -> None:
+        self.last_node_contact = at
+        if number > self.node_head:
+            self.node_head, self.node_head_at = number, at
+
+    def applied(self, count: int = 1, at: float | None = None) -> None:
+        self.events_applied += count
+        now = at or time.time()
+        for _ in range(min(count, 1000)):
+            self._event_times.append(now)
+
+    def events_per_second(self, window: float = 10.0) -> float:
+        cutoff = time.time() - window
+        while self._event_times and self._event_times[0] < cutoff:
+            self._event_times.popleft()
+        return len(self._event_times) / window
