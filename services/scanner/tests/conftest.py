@@ -1,64 +1,17 @@
-"""Shared fixtures of the scanner's tests: pool-state factories and a clean environment."""
+"""Fixtures of the scanner's tests: pool factories, stand-in services, the app in process."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
-from eth_utils.address import to_checksum_address
 
-from titan_common.models import PoolStateV2, PoolStateV3
-
-
-def address(n: int) -> str:
-    return str(to_checksum_address(f"0x{n:040x}"))
-
-
-@dataclass
-class PoolFactory:
-    """Builds pool states with readable numbering: tokens 0x..1.., pools 0x..a...."""
-
-    next_pool: int = 0xA000
-
-    def token(self, n: int) -> str:
-        return address(0x1000 + n)
-
-    def v2(
-        self, a: str, b: str, ra: int, rb: int, dex: str = "uniswap_v2", **kw: Any
-    ) -> PoolStateV2:
-        self.next_pool += 1
-        t0, t1, r0, r1 = (a, b, ra, rb) if a.lower() < b.lower() else (b, a, rb, ra)
-        return PoolStateV2(
-            address=address(self.next_pool),
-            dex=dex,
-            token0=t0,
-            token1=t1,
-            reserve0=r0,
-            reserve1=r1,
-            **kw,
-        )
-
-    def v3(
-        self, a: str, b: str, price_b_per_a: float, liquidity: int, fee: int = 3000
-    ) -> PoolStateV3:
-        self.next_pool += 1
-        t0, t1 = (a, b) if a.lower() < b.lower() else (b, a)
-        price = price_b_per_a if t0 == a else 1 / price_b_per_a
-        sqrt = int((price**0.5) * 2**96)
-        return PoolStateV3(
-            address=address(self.next_pool),
-            dex="uniswap_v3",
-            token0=t0,
-            token1=t1,
-            fee=fee,
-            tick_spacing=60,
-            sqrt_price_x96=sqrt,
-            tick=0,
-            liquidity=liquidity,
-        )
+from titan_scanner.app import create_app
+from titan_scanner.settings import ScannerSettings
+from titan_scanner.testing import FakeEngine, FakeMl, PoolFactory, Service
 
 
 @pytest.fixture
@@ -67,9 +20,46 @@ def pools() -> PoolFactory:
 
 
 @pytest.fixture
-def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Callable[[], None]:
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.isupper() and not name.startswith(("PATH", "HOME", "PYTHON", "UV")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    return lambda: None
+
+
+@pytest.fixture
+def fake_engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def fake_ml() -> FakeMl:
+    return FakeMl()
+
+
+@pytest.fixture
+async def service(
+    clean_environ: None,
+    tmp_path: Path,
+    pools: PoolFactory,
+    fake_engine: FakeEngine,
+    fake_ml: FakeMl,
+) -> AsyncIterator[Service]:
+    weth = pools.token(0)
+    settings = ScannerSettings(
+        database_url=f"sqlite:///{tmp_path}/scanner.db",
+        base_tokens=[weth],
+        scanner_native_token=weth,
+        use_real_data=False,
+        scanner_coalesce_ms=2.0,
+        scanner_probe_interval=0.05,
+    )
+    app = create_app(
+        settings, {"engine": fake_engine.transport(), "ml": fake_ml.transport()}, start_source=False
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://scanner") as client:
+            yield Service(
+                app, app.state.runtime, client, pools, weth, pools.token(1), pools.token(2)
+            )

@@ -1,1 +1,1 @@
-"""api"""
+"""HTTP and WebSocket routes of the scanner; no logic beyond reading the runtime."""

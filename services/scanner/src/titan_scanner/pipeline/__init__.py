@@ -1,1 +1,1 @@
-"""pipeline"""
+"""The scanner's pipeline: source (ingest stream) -> state -> decision -> publish."""

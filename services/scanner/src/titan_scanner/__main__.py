@@ -1,0 +1,25 @@
+"""`python -m titan_scanner`: read the settings, serve the app."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from titan_common.logging import configure
+from titan_scanner.app import create_app
+from titan_scanner.settings import ScannerSettings
+
+
+def main() -> None:
+    settings = ScannerSettings()
+    configure(settings.log_level, settings.log_format)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.scanner_bind_addr,
+        port=settings.scanner_port,
+        log_config=None,
+        ws_max_size=1 << 20,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Response bodies of the scanner's own routes (the opportunity itself is shared)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from titan_common.models import Opportunity
+
+
+class OpportunityPage(BaseModel):
+    items: list[Opportunity]
+    next: str | None  # pass as `cursor` for the next page; null on the last
+
+
+class Latency(BaseModel):
+    count: int
+    p50_ms: float | None
+    p99_ms: float | None
+    histogram_edges_ms: list[float]
+    histogram_counts: list[int]
+
+
+class IngestLink(BaseModel):
+    connected: bool
+    connects: int
+    messages: int
+    malformed: int
+    last_error: str | None
+
+
+class GasNow(BaseModel):
+    block_number: int
+    base_fee_wei: str
+    priority_fee_wei: str
+    source: str
+    stale: bool
+
+
+class Stats(BaseModel):
+    chain_id: int
+    shard: str
+    head_block: int
+    pools: int
+    cycles_indexed: int
+    updates_processed: int
+    blocks_processed: int
+    evaluations: int
+    evaluations_per_second: float
+    engine_errors: int
+    opportunities_published: int
+    rejected_unprofitable: int
+    rejected_no_gas_price: int
+    opportunities_stored: int
+    verification: dict[str, int]
+    latency: Latency
+    ingest: IngestLink
+    gas: GasNow | None
+    dependencies: dict[str, str]
+    subscribers: int
+
+
+class PoolView(BaseModel):
+    address: str
+    dex: str
+    kind: str
+    token0: str
+    token1: str
+    block_number: int
+    log_index: int
+    age_seconds: float
+    cycles: int
+
+
+class GasPoint(BaseModel):
+    block_number: int
+    forecast_base_fee_wei: str
+    gas_price_wei: str
+    source: str
+    realized_base_fee_wei: str | None

@@ -1,0 +1,89 @@
+"""Per-block coalescing: the pools changed in a block are gathered and evaluated once.
+
+A block's batch closes when an update of a newer block arrives or when no update came for
+`quiet` seconds. Each cycle is evaluated at most once per block: cycles touched again by a
+late update of a block already evaluated wait for the next block's batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from titan_scanner.cycles.screen import IdArray
+
+
+@dataclass(slots=True)
+class PendingBlock:
+    block_number: int
+    pools: set[str] = field(default_factory=set)
+    received_at: float | None = None  # earliest arrival at ingest of this block's updates
+    updates: int = 0
+
+
+class BlockCoalescer:
+    """Gathers changed pools per block and remembers which cycles each block evaluated."""
+
+    def __init__(self) -> None:
+        self.pending: PendingBlock | None = None
+        self._last_block = np.zeros(0, dtype=np.int64)  # per cycle id: last block evaluated
+        self._deferred: set[str] = set()
+
+    def closes(self, block_number: int) -> bool:
+        """True when an update of `block_number` must first close the pending batch."""
+        return self.pending is not None and block_number > self.pending.block_number
+
+    def add(self, pool: str, block_number: int, received_at: float | None) -> None:
+        """Note a changed pool in the pending batch (opened if needed)."""
+        if self.pending is None:
+            self.pending = PendingBlock(block_number)
+        pending = self.pending
+        pending.block_number = max(pending.block_number, block_number)
+        pending.pools.add(pool)
+        pending.updates += 1
+        if received_at is not None and (
+            pending.received_at is None or received_at < pending.received_at
+        ):
+            pending.received_at = received_at
+
+    def take(self) -> PendingBlock | None:
+        """Close the pending batch (if any), with the pools deferred from earlier blocks."""
+        pending, self.pending = self.pending, None
+        if pending is not None and self._deferred:
+            pending.pools |= self._deferred
+            self._deferred = set()
+        return pending
+
+    def claim(
+        self, ids: IdArray, block_number: int, pools_of: Callable[[int], tuple[str, ...]]
+    ) -> IdArray:
+        """The ids not yet evaluated at `block_number`, now marked as evaluated there.
+
+        The others are deferred: their pools go into the next block's batch.
+        """
+        if len(ids) == 0:
+            return ids
+        top = int(ids.max()) + 1
+        if top > len(self._last_block):
+            grown = np.full(max(top, 2 * len(self._last_block)), -1, dtype=np.int64)
+            grown[: len(self._last_block)] = self._last_block
+            self._last_block = grown
+        fresh = self._last_block[ids] < block_number
+        for cycle_id in ids[~fresh]:
+            self._deferred.update(pools_of(int(cycle_id)))
+        chosen: IdArray = ids[fresh]
+        self._last_block[chosen] = block_number
+        return chosen
+
+    def release(self, ids: list[int], block_number: int) -> None:
+        """Forget that `ids` were evaluated at `block_number` (the engine never answered)."""
+        for cycle_id in ids:
+            if self._last_block[cycle_id] == block_number:
+                self._last_block[cycle_id] = block_number - 1
+
+    def evaluated_at(self, cycle_id: int) -> int:
+        if cycle_id >= len(self._last_block):
+            return -1
+        return int(self._last_block[cycle_id])

@@ -1,0 +1,48 @@
+"""The decision stage's policy: the ML service's RL action per opportunity, or the default.
+
+The default never skips (execute at full size, bid 1.0) and says `source: "default"`, so a
+consumer can tell a learned decision from a fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from titan_common.clients import ClientError, MlClient
+from titan_common.models import Action
+
+_log = structlog.get_logger("scanner.policy")
+
+DEFAULT_ACTION = Action(execute=True, size_fraction=1.0, gas_bid_multiplier=1.0, source="default")
+
+
+def parse_action(body: dict[str, Any]) -> Action:
+    raw = body.get("action", body)
+    if isinstance(raw, str):  # "skip" / "execute" with the parameters beside it
+        raw = {**body, "execute": raw != "skip"}
+    return Action(
+        execute=bool(raw.get("execute", True)),
+        size_fraction=float(raw.get("size_fraction", 1.0)),
+        gas_bid_multiplier=float(raw.get("gas_bid_multiplier", 1.0)),
+        source=str(raw.get("source") or body.get("source") or "rl_agent"),
+    )
+
+
+class Policy:
+    def __init__(self, ml: MlClient | None, available: Callable[[], bool] | None = None) -> None:
+        self.ml = ml
+        self._available = available or (lambda: True)
+        self.failures = 0
+
+    async def action(self, state: dict[str, Any]) -> Action:
+        if self.ml is None or not self._available():
+            return DEFAULT_ACTION
+        try:
+            return parse_action(await self.ml.rl_action(state))
+        except (ClientError, KeyError, ValueError, TypeError) as exc:
+            self.failures += 1
+            _log.warning("scanner.policy.action_failed", reason=str(exc))
+            return DEFAULT_ACTION

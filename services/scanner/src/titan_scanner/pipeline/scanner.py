@@ -1,0 +1,331 @@
+"""The scanner: pool updates in, opportunities out, through named one-way stages.
+
+    source (IngestSource) -> state (PoolStore, CycleIndex, Screener) -> coalesce (per block)
+      -> decision (engine batch, gas, policy) -> publish (WS, history) -> verify (eth_call)
+
+Updates are applied synchronously as they arrive; a block's batch is captured (cycles and
+their states) at the moment it closes, so later blocks cannot leak into it, and evaluated
+on a worker task while the next block streams in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from titan_common.clients import ClientError, EngineClient, MlClient
+from titan_common.models import Opportunity, PoolUpdate, Verification
+from titan_scanner.cycles import Cycle, CycleIndex, Screener
+from titan_scanner.graph import PoolInfo
+from titan_scanner.history import OpportunityRepository
+from titan_scanner.pipeline.coalesce import BlockCoalescer, PendingBlock
+from titan_scanner.pipeline.decision import Draft, GasContext, draft, finalise, policy_state
+from titan_scanner.pipeline.health import DependencyHealth
+from titan_scanner.pipeline.metrics import ScannerMetrics
+from titan_scanner.pipeline.policy import Policy
+from titan_scanner.pipeline.publish import Publisher
+from titan_scanner.pipeline.state import PoolState, PoolStore
+from titan_scanner.pipeline.stats import ScannerStats
+from titan_scanner.pricing import engine as engine_api
+from titan_scanner.pricing.forecast import GasForecaster
+from titan_scanner.pricing.gas import GasUnits
+from titan_scanner.verify import Verifier
+
+_log = structlog.get_logger("scanner.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerConfig:
+    chain_id: int
+    base_tokens: tuple[str, ...]
+    native_token: str
+    units: GasUnits
+    min_profit: int
+    max_cycles_per_pool: int = 400
+    max_hops: int = 3
+    shard: tuple[int, int] = (0, 1)
+    min_log_edge: float = 0.0
+    coalesce_s: float = 0.004
+    batch_max: int = 1000
+    verify: str = "all"  # "all", "sample", "off"
+    verify_sample_rate: float = 0.1
+    recent_limit: int = 500
+
+
+@dataclass(slots=True)
+class BlockJob:
+    block_number: int
+    cycles: list[Cycle]
+    wire: dict[str, dict[str, Any]]
+    converters: dict[str, PoolState]
+    received_at: float | None
+    captured_at: float
+
+
+class Scanner:
+    def __init__(
+        self,
+        config: ScannerConfig,
+        engine: EngineClient,
+        ml: MlClient | None,
+        forecaster: GasForecaster,
+        repository: OpportunityRepository,
+        verifier: Verifier | None,
+        metrics: ScannerMetrics,
+        health: DependencyHealth,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.ml = ml
+        self.gas = forecaster
+        self.repository = repository
+        self.verifier = verifier
+        self.metrics = metrics
+        self.health = health
+        self.policy = Policy(ml, available=lambda: health.is_up("ml"))
+        self.store = PoolStore()
+        self.index = CycleIndex(
+            config.base_tokens, config.max_cycles_per_pool, config.max_hops, config.shard
+        )
+        self.screener = Screener(config.min_log_edge)
+        self.coalescer = BlockCoalescer()
+        self.publisher = Publisher(config.recent_limit)
+        self.stats = ScannerStats()
+        self.gas_points: deque[dict[str, Any]] = deque(maxlen=240)  # forecast vs realised
+        self._jobs: asyncio.Queue[BlockJob] = asyncio.Queue()
+        self._verifications: asyncio.Queue[Opportunity] = asyncio.Queue(10_000)
+        self._timer: asyncio.TimerHandle | None = None
+        self.evaluations_by_block: dict[int, int] = {}
+
+    # -- state stage ----------------------------------------------------------------------
+
+    def on_update(self, update: PoolUpdate) -> None:
+        """Apply one pool update; closes the pending block's batch when a newer block starts."""
+        if update.chain_id != self.config.chain_id:
+            return
+        if self.coalescer.closes(update.block_number):
+            self._close_pending()
+        pool = update.pool
+        if not self.store.apply(update):
+            return
+        self.stats.updates += 1
+        self.metrics.updates.inc()
+        if pool.address not in self.index.graph:
+            self.screener.add_cycles(self.index.add_pool(PoolInfo.from_state(pool)))
+            self.metrics.cycles.set(len(self.index))
+            self.metrics.pools.set(len(self.store))
+        self.screener.update_pool(pool)
+        self.coalescer.add(pool.address, update.block_number, update.received_at)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.config.coalesce_s, self._close_pending)
+
+    def _close_pending(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending = self.coalescer.take()
+        if pending is not None:
+            self._capture(pending)
+
+    def rescan_all(self) -> None:
+        """Queue every cycle at the head block (after the engine comes back, for example)."""
+        pending = PendingBlock(self.store.head_block, set(self.index.pools()), None)
+        self._capture(pending)
+
+    def _capture(self, pending: PendingBlock) -> None:
+        started = time.perf_counter()
+        ids = self.screener.cycles_touching(pending.pools)
+        passed = self.screener.screen(ids)
+        chosen = self.coalescer.claim(passed, pending.block_number, self._pools_of)
+        self.metrics.stage_seconds.labels("screen").observe(time.perf_counter() - started)
+        self.stats.blocks += 1
+        if len(chosen) == 0:
+            return
+        cycles = [self.index.cycles[int(i)] for i in chosen]
+        wire: dict[str, dict[str, Any]] = {}
+        for cycle in cycles:
+            for address in cycle.pools:
+                if address not in wire:
+                    entry = self.store.get(address)
+                    if entry is not None:
+                        wire[address] = entry.as_wire()
+        self._jobs.put_nowait(
+            BlockJob(
+                pending.block_number,
+                cycles,
+                wire,
+                self._converters({c.base_token for c in cycles}),
+                pending.received_at,
+                time.time(),
+            )
+        )
+
+    def _pools_of(self, cycle_id: int) -> tuple[str, ...]:
+        return self.index.cycles[cycle_id].pools
+
+    def _converters(self, base_tokens: set[str]) -> dict[str, PoolState]:
+        native = self.config.native_token
+        states: dict[str, PoolState] = {}
+        for token in base_tokens - {native}:
+            for address in self.index.graph.pools_between(native, token):
+                state = self.store.state(address)
+                if state is not None:
+                    states[address] = state
+        return states
+
+    # -- decision stage -------------------------------------------------------------------
+
+    async def run_decisions(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                await self.process(job)
+            except Exception:
+                _log.exception("scanner.block.failed", block_number=job.block_number)
+
+    async def process(self, job: BlockJob) -> list[Opportunity]:
+        """Evaluate one block's batch and publish what clears gas and the threshold."""
+        block = job.block_number
+        n = len(job.cycles)
+        self.evaluations_by_block[block] = self.evaluations_by_block.get(block, 0) + n
+        if len(self.evaluations_by_block) > 512:
+            del self.evaluations_by_block[min(self.evaluations_by_block)]
+        started = time.perf_counter()
+        gas_task = asyncio.ensure_future(self.gas.for_block(block))
+        try:
+            answers = await engine_api.evaluate(
+                self.engine, job.cycles, job.wire.__getitem__, self.config.batch_max
+            )
+        except (ClientError, ValueError) as exc:
+            self.stats.engine_errors += 1
+            self.metrics.engine_errors.inc()
+            if self.health["engine"].mark(False, str(exc)[:200]):
+                _log.error("scanner.engine.lost", reason=str(exc)[:200])
+            gas_task.cancel()
+            self.coalescer.release([c.id for c in job.cycles], block)
+            self.evaluations_by_block[block] -= n
+            return []
+        if self.health["engine"].mark(True):
+            _log.info("scanner.engine.recovered")
+        self.stats.evaluations += n
+        self.stats.evaluation_rate.add(n)
+        self.metrics.evaluations.inc(n)
+        self.metrics.stage_seconds.labels("engine").observe(time.perf_counter() - started)
+        gas = await gas_task
+        self.metrics.stage_seconds.labels("gas").observe(time.perf_counter() - started)
+        if gas is None:
+            self.stats.rejected_no_gas_price += 1
+            return []
+        self._note_gas(block, gas.price_wei, gas.base_fee_wei, gas.source)
+        ctx = GasContext(
+            self.index.graph,
+            job.converters,
+            self.config.native_token,
+            self.config.units,
+            self.config.min_profit,
+        )
+        drafts: list[Draft] = []
+        for cycle, answer in zip(job.cycles, answers, strict=True):
+            if isinstance(answer, engine_api.CycleQuote):
+                d = draft(cycle, answer, gas, ctx)
+                if d is None:
+                    self.stats.rejected_unprofitable += 1
+                else:
+                    drafts.append(d)
+        decided = time.perf_counter()
+        actions = await asyncio.gather(*(self.policy.action(policy_state(d, gas)) for d in drafts))
+        self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
+        return await self._publish(job, drafts, list(actions), ctx)
+
+    async def _publish(
+        self, job: BlockJob, drafts: list[Draft], actions: list[Any], ctx: GasContext
+    ) -> list[Opportunity]:
+        published: list[tuple[Opportunity, str]] = []
+        arrived = job.received_at if job.received_at is not None else job.captured_at
+        for d, action in zip(drafts, actions, strict=True):
+            now = time.time()
+            latency_ms = max(0.0, (now - arrived) * 1000)
+            opp = finalise(d, action, ctx, self.config.chain_id, job.block_number, now, latency_ms)
+            if opp is None:
+                self.stats.rejected_unprofitable += 1
+                continue
+            if not self._should_verify():
+                opp = opp.model_copy(update={"verification": Verification(status="skipped")})
+            self.publisher.opportunity(opp)
+            self.stats.published += 1
+            self.stats.latencies_ms.append(latency_ms)
+            self.metrics.opportunities.inc()
+            self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
+            published.append((opp, d.cycle.key))
+        started = time.perf_counter()
+        for opp, key in published:
+            await self._save(opp, key)
+            if opp.verification.status == "pending":
+                self._queue_verification(opp)
+        self.metrics.stage_seconds.labels("history").observe(time.perf_counter() - started)
+        return [opp for opp, _ in published]
+
+    async def _save(self, opp: Opportunity, cycle_key: str) -> None:
+        try:
+            await self.repository.save(opp, cycle_key)
+            self.health["database"].mark(True)
+        except Exception as exc:
+            self.health["database"].mark(False, str(exc)[:200])
+            _log.error("scanner.history.save_failed", id=opp.id, reason=str(exc)[:200])
+
+    # -- verification ---------------------------------------------------------------------
+
+    def _should_verify(self) -> bool:
+        if self.verifier is None or self.config.verify == "off":
+            return False
+        return self.config.verify == "all" or random.random() < self.config.verify_sample_rate
+
+    def _queue_verification(self, opp: Opportunity) -> None:
+        try:
+            self._verifications.put_nowait(opp)
+        except asyncio.QueueFull:
+            _log.warning("scanner.verification.queue_full", id=opp.id)
+
+    async def run_verifications(self) -> None:
+        assert self.verifier is not None
+        while True:
+            opp = await self._verifications.get()
+            started = time.perf_counter()
+            result = await self.verifier.verify(opp)
+            self.metrics.stage_seconds.labels("verify").observe(time.perf_counter() - started)
+            await self._record_verification(opp.id, result)
+
+    async def _record_verification(self, opportunity_id: str, result: Verification) -> None:
+        self.stats.verification[result.status] = self.stats.verification.get(result.status, 0) + 1
+        self.metrics.verifications.labels(result.status).inc()
+        self.publisher.verification(opportunity_id, result)
+        try:
+            await self.repository.set_verification(opportunity_id, result)
+        except Exception as exc:
+            _log.error("scanner.history.verification_failed", id=opportunity_id, reason=str(exc))
+
+    # -- gas forecast vs realised ---------------------------------------------------------
+
+    def _note_gas(self, block: int, price: int, base_fee: int, source: str) -> None:
+        if self.gas_points and self.gas_points[-1]["block_number"] >= block + 1:
+            return
+        self.gas_points.append(
+            {
+                "block_number": block + 1,
+                "forecast_base_fee_wei": str(base_fee),
+                "gas_price_wei": str(price),
+                "source": source,
+                "realized_base_fee_wei": None,
+            }
+        )

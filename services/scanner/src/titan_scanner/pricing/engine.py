@@ -1,0 +1,90 @@
+"""The engine batch: cycles with their pools' exact states in, optimal sizes and amounts out.
+
+One request per block (split at the engine's batch limit); the engine answers each cycle on
+its own, so one bad cycle never fails the others. This module is the only place that knows
+the shape of `POST /api/routes/evaluate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from titan_common.clients import EngineClient
+from titan_common.models import parse_int256, parse_uint256
+from titan_scanner.cycles.index import Cycle
+
+
+@dataclass(frozen=True, slots=True)
+class CycleQuote:
+    """The engine's optimum for one cycle; every number exact."""
+
+    amount_in: int
+    amount_out: int
+    gross_profit: int
+    hops: tuple[tuple[int, int], ...]  # (amount_in, amount_out) per hop
+
+
+@dataclass(frozen=True, slots=True)
+class CycleFailure:
+    code: str
+    message: str
+
+
+EngineAnswer = CycleQuote | CycleFailure
+
+
+def cycle_request(cycle: Cycle, wire_state: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": cycle.key,
+        "hops": [
+            {"pool": wire_state(hop.pool), "zero_for_one": hop.zero_for_one} for hop in cycle.hops
+        ],
+    }
+
+
+def parse_answer(item: dict[str, Any]) -> EngineAnswer:
+    """One cycle's answer: a quote, or the engine's error for that cycle."""
+    error = item.get("error")
+    if error:
+        if isinstance(error, dict):
+            return CycleFailure(str(error.get("code", "error")), str(error.get("message", "")))
+        return CycleFailure("error", str(error))
+    hops = item.get("hops") or item.get("hop_amounts") or []
+    return CycleQuote(
+        amount_in=parse_uint256(item["amount_in"]),
+        amount_out=parse_uint256(item["amount_out"]),
+        gross_profit=parse_int256(item["gross_profit"]),
+        hops=tuple(
+            (parse_uint256(hop["amount_in"]), parse_uint256(hop["amount_out"])) for hop in hops
+        ),
+    )
+
+
+def _answers(body: dict[str, Any], count: int) -> list[EngineAnswer]:
+    items = body.get("results")
+    if not isinstance(items, list) or len(items) != count:
+        raise ValueError(f"the engine answered {type(items).__name__} for {count} cycles")
+    answers: list[EngineAnswer] = []
+    for item in items:
+        try:
+            answers.append(parse_answer(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            answers.append(CycleFailure("unexpected_answer", str(exc)))
+    return answers
+
+
+async def evaluate(
+    client: EngineClient,
+    cycles: Sequence[Cycle],
+    wire_state: Callable[[str], dict[str, Any]],
+    batch_max: int,
+) -> list[EngineAnswer]:
+    """Evaluate every cycle, in batches of at most `batch_max`; raises if the engine is down."""
+    answers: list[EngineAnswer] = []
+    for start in range(0, len(cycles), batch_max):
+        chunk = cycles[start : start + batch_max]
+        body = {"cycles": [cycle_request(c, wire_state) for c in chunk]}
+        answers.extend(_answers(await client.evaluate_routes(body), len(chunk)))
+    return answers

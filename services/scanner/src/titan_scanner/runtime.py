@@ -1,0 +1,195 @@
+"""The running scanner: its parts built from settings, its background tasks, their teardown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+from prometheus_client import CollectorRegistry
+
+from titan_common.clients import EngineClient, MlClient
+from titan_scanner.chain import ChainReader
+from titan_scanner.history import OpportunityRepository
+from titan_scanner.manifest import contract, load_manifest, resolve_token
+from titan_scanner.pipeline.health import DependencyHealth
+from titan_scanner.pipeline.metrics import ScannerMetrics
+from titan_scanner.pipeline.scanner import Scanner, ScannerConfig
+from titan_scanner.pipeline.source import IngestSource
+from titan_scanner.pricing.forecast import GasForecaster
+from titan_scanner.pricing.gas import GasUnits
+from titan_scanner.settings import ScannerSettings
+from titan_scanner.verify import Verifier
+
+_log = structlog.get_logger("scanner.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: ScannerSettings
+    scanner: Scanner
+    source: IngestSource
+    engine: EngineClient
+    ml: MlClient | None
+    chain: ChainReader | None
+    repository: OpportunityRepository
+    health: DependencyHealth
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, with_source: bool = True) -> None:
+        spawn = asyncio.create_task
+        if with_source:
+            self.tasks.append(spawn(self.source.run(), name="scanner-source"))
+        self.tasks.append(spawn(self.scanner.run_decisions(), name="scanner-decisions"))
+        if self.scanner.verifier is not None:
+            for i in range(2):
+                self.tasks.append(spawn(self.scanner.run_verifications(), name=f"verify-{i}"))
+        self.tasks.append(spawn(self._probe(), name="scanner-probe"))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.engine.aclose()
+        if self.ml is not None:
+            await self.ml.aclose()
+        if self.chain is not None:
+            with contextlib.suppress(Exception):
+                await self.chain.close()
+        self.repository.close()
+
+    async def _probe(self) -> None:
+        """Health of each dependency every `SCANNER_PROBE_INTERVAL` seconds."""
+        while True:
+            await self.probe_once()
+            await asyncio.sleep(self.settings.scanner_probe_interval)
+
+    async def probe_once(self) -> None:
+        engine_was_down = not self.health["engine"].up
+        engine_up = await self.engine.health()
+        self.health["engine"].mark(engine_up, f"no answer at {self.settings.engine_url}")
+        if engine_up and engine_was_down and len(self.scanner.index):
+            _log.info("scanner.engine.recovered", rescan=len(self.scanner.index))
+            self.scanner.rescan_all()
+        if self.ml is not None:
+            ml_up = await self.ml.health()
+            if self.health["ml"].mark(ml_up, f"no answer at {self.settings.ml_url}"):
+                _log.info("scanner.ml.changed", up=ml_up)
+        source = self.source
+        self.health["ingest"].mark(
+            source.connected, source.fatal or source.last_error or "not connected yet"
+        )
+        if self.chain is not None:
+            await self._probe_chain()
+        await self._realised_base_fees()
+
+    async def _probe_chain(self) -> None:
+        assert self.chain is not None
+        try:
+            await asyncio.wait_for(self.chain.w3.eth.block_number, 2.0)
+            self.health["chain"].mark(True)
+        except Exception as exc:
+            self.health["chain"].mark(False, f"{type(exc).__name__}: {exc}"[:200])
+
+    async def _realised_base_fees(self) -> None:
+        if self.chain is None or not self.health["chain"].up:
+            return
+        head = self.scanner.store.head_block
+        for point in list(self.scanner.gas_points)[-20:]:
+            if point["realized_base_fee_wei"] is None and point["block_number"] <= head:
+                with contextlib.suppress(Exception):
+                    fee = await self.chain.base_fee(point["block_number"])
+                    point["realized_base_fee_wei"] = None if fee is None else str(fee)
+
+
+def build_runtime(
+    settings: ScannerSettings,
+    registry: CollectorRegistry,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+) -> Runtime:
+    """Every part of the scanner, wired, nothing started."""
+    transports = transports or {}
+    manifest = load_manifest(settings.devnet_manifest)
+    try:
+        base_tokens = tuple(resolve_token(t, manifest) for t in settings.base_tokens)
+        native = resolve_token(settings.scanner_native_token, manifest)
+    except ValueError as exc:
+        raise ValueError(f"BASE_TOKENS / SCANNER_NATIVE_TOKEN: {exc}") from exc
+    executor = settings.scanner_executor_address or contract(
+        manifest, "executor", "arb_executor", "TitanArbExecutor", "titan_arb_executor"
+    )
+    verifier_account = settings.scanner_verifier_address or contract(manifest, "verifier")
+    rpc_url = manifest.get("rpc_url") or settings.chain_rpc_url
+
+    health = DependencyHealth()
+    for name, required in (("engine", True), ("ingest", True), ("database", True)):
+        health.add(name, required)
+    health["database"].mark(True)
+    engine = EngineClient(
+        settings.engine_url,
+        timeout=settings.scanner_engine_timeout,
+        transport=transports.get("engine"),
+    )
+    ml = None
+    if settings.enable_ml_models:
+        health.add("ml", required=False)
+        ml = MlClient(
+            settings.ml_url, timeout=settings.scanner_ml_timeout, transport=transports.get("ml")
+        )
+    chain = None
+    if settings.use_real_data:
+        health.add("chain", required=False)
+        chain = ChainReader(str(rpc_url), settings.scanner_rpc_timeout)
+    repository = OpportunityRepository.open(settings.database_url)
+    forecaster = GasForecaster(ml, chain, settings.chain_id, lambda: health.is_up("ml"))
+    verifier = None
+    if chain is not None and executor and verifier_account and settings.scanner_verify != "off":
+        verifier = Verifier(chain, executor, verifier_account)
+    config = ScannerConfig(
+        chain_id=settings.chain_id,
+        base_tokens=base_tokens,
+        native_token=native,
+        units=GasUnits(
+            settings.scanner_gas_base, settings.scanner_gas_v2_hop, settings.scanner_gas_v3_hop
+        ),
+        min_profit=settings.min_profit,
+        max_cycles_per_pool=settings.scanner_max_cycles_per_pool,
+        max_hops=settings.scanner_max_hops,
+        shard=settings.shard,
+        min_log_edge=settings.scanner_screen_min_log_edge,
+        coalesce_s=settings.scanner_coalesce_ms / 1000,
+        batch_max=settings.scanner_engine_batch_max,
+        verify=settings.scanner_verify,
+        verify_sample_rate=settings.scanner_verify_sample_rate,
+        recent_limit=settings.scanner_recent_limit,
+    )
+    scanner = Scanner(
+        config,
+        engine,
+        ml,
+        forecaster,
+        repository,
+        verifier,
+        ScannerMetrics.create(registry),
+        health,
+    )
+    headers = {"x-api-key": settings.api_key.get_secret_value()} if settings.api_key else {}
+    source = IngestSource(
+        settings.ingest_ws_url,
+        scanner.on_update,
+        settings.scanner_reconnect_min,
+        settings.scanner_reconnect_max,
+        headers,
+    )
+    _log.info(
+        "scanner.runtime.built",
+        base_tokens=list(base_tokens),
+        executor=executor,
+        verifier=verifier_account,
+        shard=settings.scanner_shard,
+    )
+    return Runtime(settings, scanner, source, engine, ml, chain, repository, health)

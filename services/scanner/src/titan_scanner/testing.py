@@ -1,0 +1,214 @@
+"""Test doubles for the scanner: pool-state factories, a V2-only stand-in engine, a stand-in ML.
+
+For tests without the real services (unit tests, benchmarks of the scanner alone); the
+integration tests use the real engine, ML and ingest instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from eth_utils.address import to_checksum_address
+
+from titan_common.models import PoolStateV2, PoolStateV3, PoolUpdate
+
+
+def address(n: int) -> str:
+    return str(to_checksum_address(f"0x{n:040x}"))
+
+
+@dataclass
+class PoolFactory:
+    """Builds pool states with readable numbering: tokens 0x..1.., pools 0x..a...."""
+
+    next_pool: int = 0xA000
+
+    def token(self, n: int) -> str:
+        return address(0x1000 + n)
+
+    def v2(
+        self, a: str, b: str, ra: int, rb: int, dex: str = "uniswap_v2", **kw: Any
+    ) -> PoolStateV2:
+        self.next_pool += 1
+        t0, t1, r0, r1 = (a, b, ra, rb) if a.lower() < b.lower() else (b, a, rb, ra)
+        return PoolStateV2(
+            address=address(self.next_pool),
+            dex=dex,
+            token0=t0,
+            token1=t1,
+            reserve0=r0,
+            reserve1=r1,
+            **kw,
+        )
+
+    def v3(
+        self, a: str, b: str, price_b_per_a: float, liquidity: int, fee: int = 3000
+    ) -> PoolStateV3:
+        self.next_pool += 1
+        t0, t1 = (a, b) if a.lower() < b.lower() else (b, a)
+        price = price_b_per_a if t0 == a else 1 / price_b_per_a
+        sqrt = int((price**0.5) * 2**96)
+        return PoolStateV3(
+            address=address(self.next_pool),
+            dex="uniswap_v3",
+            token0=t0,
+            token1=t1,
+            fee=fee,
+            tick_spacing=60,
+            sqrt_price_x96=sqrt,
+            tick=0,
+            liquidity=liquidity,
+        )
+
+
+# -- a stand-in engine for tests without the real one: V2 math only, exact integers --------
+
+
+def get_amount_out(amount_in: int, reserve_in: int, reserve_out: int, fee_bps: int) -> int:
+    """Uniswap V2's getAmountOut with a fee in basis points."""
+    with_fee = amount_in * (10_000 - fee_bps)
+    return with_fee * reserve_out // (reserve_in * 10_000 + with_fee)
+
+
+def path_out(amount: int, hops: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    amounts = []
+    for hop in hops:
+        pool, zero_for_one = hop["pool"], hop["zero_for_one"]
+        r0, r1 = int(pool["reserve0"]), int(pool["reserve1"])
+        r_in, r_out = (r0, r1) if zero_for_one else (r1, r0)
+        out = get_amount_out(amount, r_in, r_out, pool["fee_bps"])
+        amounts.append((amount, out))
+        amount = out
+    return amounts
+
+
+def best_input(hops: list[dict[str, Any]]) -> tuple[int, list[tuple[int, int]]]:
+    first = hops[0]["pool"]
+    r_in = int(first["reserve0"] if hops[0]["zero_for_one"] else first["reserve1"])
+    lo, hi = 1, max(2, r_in // 2)
+    while hi - lo > 2:
+        m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
+        p1 = path_out(m1, hops)[-1][1] - m1
+        p2 = path_out(m2, hops)[-1][1] - m2
+        if p1 < p2:
+            lo = m1 + 1
+        else:
+            hi = m2
+    best = max(range(lo, hi + 1), key=lambda x: path_out(x, hops)[-1][1] - x)
+    return best, path_out(best, hops)
+
+
+class FakeEngine:
+    """An httpx transport answering `POST /api/routes/evaluate` and `GET /health`."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.batches: list[list[str]] = []
+
+    def handler(self, request: Any) -> Any:
+        if self.down:
+            raise httpx.ConnectError("engine down", request=request)
+        if request.url.path == "/health":
+            return httpx.Response(200, json={"status": "ok", "service": "engine"})
+        body = orjson.loads(request.content)
+        self.batches.append([c["id"] for c in body["cycles"]])
+        results = []
+        for cycle in body["cycles"]:
+            amount_in, hops = best_input(cycle["hops"])
+            out = hops[-1][1]
+            results.append(
+                {
+                    "id": cycle["id"],
+                    "amount_in": str(amount_in),
+                    "amount_out": str(out),
+                    "gross_profit": str(out - amount_in),
+                    "hops": [{"amount_in": str(a), "amount_out": str(b)} for a, b in hops],
+                }
+            )
+        return httpx.Response(200, json={"results": results})
+
+    def transport(self) -> Any:
+        return httpx.MockTransport(self.handler)
+
+
+class FakeMl:
+    def __init__(self) -> None:
+        self.down = False
+        self.base_fee = 10**9
+        self.actions = 0
+
+    def handler(self, request: Any) -> Any:
+        if self.down:
+            raise httpx.ConnectError("ml down", request=request)
+        if request.url.path == "/health":
+            return httpx.Response(200, json={"status": "ok", "service": "ml"})
+        if request.url.path == "/api/forecast/gas":
+            return httpx.Response(
+                200,
+                json={
+                    "model": "fake",
+                    "forecasts": [
+                        {
+                            "horizon": 1,
+                            "base_fee_wei": str(self.base_fee),
+                            "priority_fee_wei": "1000",
+                        }
+                    ],
+                },
+            )
+        self.actions += 1
+        return httpx.Response(
+            200,
+            json={
+                "action": {
+                    "execute": True,
+                    "size_fraction": 1.0,
+                    "gas_bid_multiplier": 1.2,
+                    "source": "rl_agent",
+                }
+            },
+        )
+
+    def transport(self) -> Any:
+        return httpx.MockTransport(self.handler)
+
+
+# -- the scanner app in process, with stand-in engine and ML --------------------------------
+
+
+async def wait_for(predicate: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.005)
+
+
+@dataclass
+class Service:
+    app: Any
+    runtime: Any
+    client: Any
+    pools: PoolFactory
+    weth: str
+    usdc: str
+    dai: str
+
+    def update(
+        self, state: Any, block: int, log_index: int = 0, received_at: float | None = None
+    ) -> None:
+        self.runtime.scanner.on_update(
+            PoolUpdate(
+                chain_id=31337,
+                pool=state,
+                block_number=block,
+                log_index=log_index,
+                received_at=received_at,
+            )
+        )

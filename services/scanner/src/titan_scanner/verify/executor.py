@@ -1,0 +1,76 @@
+"""Proof on the chain: `eth_call` of `TitanArbExecutor.execute` at the opportunity's block.
+
+The executor performs the hops atomically from the caller's balance and returns the amount
+after each hop; the verifier account holds every token and has approved the executor. The
+opportunity is `verified` when the call's final amount equals the predicted `amount_out` to
+the wei, `mismatch` when it differs, `failed` when the call reverts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from eth_abi.abi import decode, encode
+from eth_utils.abi import function_signature_to_4byte_selector
+
+from titan_common.models import Opportunity, Verification
+from titan_scanner.chain import ChainReader
+
+_log = structlog.get_logger("scanner.verify")
+
+EXECUTE_SIGNATURE = "execute((address,uint8,bool,uint16)[],uint256,uint256)"
+_SELECTOR = function_signature_to_4byte_selector(EXECUTE_SIGNATURE)
+KIND_CODES = {"v2": 0, "v3": 1}
+
+
+def encode_execute(opportunity: Opportunity, min_amount_out: int = 0) -> bytes:
+    """Call data of `execute(hops, amountIn, minAmountOut)` for the opportunity's path."""
+    hops = []
+    for hop in opportunity.hops:
+        fee_bps = hop.fee_bps if hop.kind == "v2" else (hop.fee or 0) // 100
+        zero_for_one = hop.token_in.lower() < hop.token_out.lower()
+        hops.append((hop.pool, KIND_CODES[hop.kind], zero_for_one, fee_bps or 0))
+    args = encode(
+        ["(address,uint8,bool,uint16)[]", "uint256", "uint256"],
+        [hops, opportunity.amount_in, min_amount_out],
+    )
+    return _SELECTOR + args
+
+
+def decode_amounts(data: bytes) -> list[int]:
+    (amounts,) = decode(["uint256[]"], data)
+    return [int(a) for a in amounts]
+
+
+class Verifier:
+    def __init__(self, chain: ChainReader, executor: str, sender: str) -> None:
+        self.chain = chain
+        self.executor = executor
+        self.sender = sender
+
+    def _tx(self, opportunity: Opportunity) -> dict[str, Any]:
+        return {
+            "from": self.sender,
+            "to": self.executor,
+            "data": "0x" + encode_execute(opportunity).hex(),
+        }
+
+    async def verify(self, opportunity: Opportunity) -> Verification:
+        block = opportunity.block_number
+        try:
+            result = await self.chain.call(self._tx(opportunity), block)
+            realized = decode_amounts(result)[-1]
+        except Exception as exc:  # a revert or a node error: the proof failed, say why in logs
+            _log.info("scanner.verification.failed", id=opportunity.id, reason=str(exc)[:200])
+            return Verification(status="failed", block_number=block)
+        status = "verified" if realized == opportunity.amount_out else "mismatch"
+        if status == "mismatch":
+            _log.warning(
+                "scanner.verification.mismatched",
+                id=opportunity.id,
+                block_number=block,
+                predicted=str(opportunity.amount_out),
+                realized=str(realized),
+            )
+        return Verification(status=status, realized_amount_out=realized, block_number=block)

@@ -1,0 +1,130 @@
+"""The pipeline in process: updates in, exact opportunities out, once per cycle per block."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from titan_scanner.testing import get_amount_out, wait_for
+
+
+def _diverged(svc: Any) -> tuple[Any, Any]:
+    cheap = svc.pools.v2(svc.weth, svc.usdc, 100 * 10**18, 200_000 * 10**6)
+    dear = svc.pools.v2(svc.weth, svc.usdc, 100 * 10**18, 220_000 * 10**6, dex="sushiswap")
+    return cheap, dear
+
+
+async def test_divergence_is_published_with_exact_amounts(service: Any) -> None:
+    cheap, dear = _diverged(service)
+    arrived = time.time()
+    service.update(cheap, 10, received_at=arrived)
+    service.update(dear, 10, 1, received_at=arrived)
+    scanner = service.runtime.scanner
+    await wait_for(lambda: scanner.stats.published >= 1)
+    opp = scanner.publisher.recent[-1]
+    assert opp.block_number == 10
+    assert [h.pool for h in opp.hops] == [dear.address, cheap.address]
+    first = get_amount_out(
+        opp.amount_in,
+        dear.reserve0 if dear.token0 == service.weth else dear.reserve1,
+        dear.reserve1 if dear.token0 == service.weth else dear.reserve0,
+        30,
+    )
+    assert opp.hops[0].amount_out == first
+    assert opp.amount_out == opp.hops[-1].amount_out
+    assert opp.gross_profit == opp.amount_out - opp.amount_in
+    assert opp.gas_units == 45_000 + 2 * 62_000
+    # ML forecast 1 gwei + 1000 wei priority, bid 1.2, rounded up; the base token is native.
+    assert opp.gas_price_wei == -(-(10**9 + 1000) * 1200 // 1000)
+    assert opp.gas_cost == opp.gas_units * opp.gas_price_wei
+    assert opp.net_profit == opp.gross_profit - opp.gas_cost > 0
+    assert opp.action.source == "rl_agent"
+    assert opp.verification.status == "skipped"  # no chain in this test
+    assert 0 <= opp.latency_ms < 5000
+    await wait_for(lambda: scanner.stats.published == 1)
+    stored = (await service.client.get(f"/api/opportunities/{opp.id}")).json()
+    assert stored["amount_out"] == str(opp.amount_out)
+
+
+async def test_one_evaluation_per_cycle_per_block(service: Any, fake_engine: Any) -> None:
+    cheap, dear = _diverged(service)
+    for i in range(5):  # many logs of one block: one batch
+        service.update(cheap.model_copy(update={"reserve1": cheap.reserve1 + i}), 20, i)
+    service.update(dear, 20, 9)
+    scanner = service.runtime.scanner
+    await wait_for(lambda: scanner.stats.published >= 1)
+    # A late log of the same block: the cycles already evaluated wait for the next block.
+    service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 5}), 20, 10)
+    await wait_for(lambda: scanner.coalescer.pending is None)
+    keys = [k for batch in fake_engine.batches for k in batch]
+    assert len(keys) == len(set(keys))
+    assert scanner.evaluations_by_block[20] == len(keys)
+    service.update(cheap.model_copy(update={"reserve1": cheap.reserve1 + 99}), 21)
+    await wait_for(lambda: 21 in scanner.evaluations_by_block)
+    assert scanner.evaluations_by_block[21] >= 1
+
+
+async def test_nothing_below_min_profit_or_gas(service: Any, fake_ml: Any) -> None:
+    fake_ml.base_fee = 10**15  # gas dearer than any profit here
+    cheap, dear = _diverged(service)
+    service.update(cheap, 30)
+    service.update(dear, 30, 1)
+    scanner = service.runtime.scanner
+    await wait_for(lambda: scanner.stats.rejected_unprofitable >= 1)
+    assert scanner.stats.published == 0
+
+
+async def test_equal_prices_never_reach_the_engine(service: Any, fake_engine: Any) -> None:
+    a = service.pools.v2(service.weth, service.usdc, 10**20, 2 * 10**11)
+    b = service.pools.v2(service.weth, service.usdc, 10**20, 2 * 10**11, dex="quickswap")
+    service.update(a, 40)
+    service.update(b, 40, 1)
+    scanner = service.runtime.scanner
+    await wait_for(lambda: scanner.coalescer.pending is None and scanner.stats.blocks >= 1)
+    assert fake_engine.batches == []
+
+
+async def test_engine_down_then_back(service: Any, fake_engine: Any) -> None:
+    scanner = service.runtime.scanner
+    fake_engine.down = True
+    cheap, dear = _diverged(service)
+    service.update(cheap, 50)
+    service.update(dear, 50, 1)
+    await wait_for(lambda: scanner.stats.engine_errors >= 1)
+    ready = await service.client.get("/ready")
+    assert ready.status_code == 503
+    assert "no opportunities" in ready.json()["checks"]["engine"]
+    assert scanner.stats.published == 0
+    fake_engine.down = False
+    # Recovery re-screens every cycle at the head block without a new update.
+    await wait_for(lambda: scanner.stats.published >= 1, within=5)
+    assert scanner.health.is_up("engine")
+
+
+async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml: Any) -> None:
+    scanner = service.runtime.scanner
+    cheap, dear = _diverged(service)
+    service.update(cheap, 60)
+    service.update(dear, 60, 1)
+    await wait_for(lambda: scanner.stats.published >= 1)
+    fake_ml.down = True
+    await wait_for(lambda: not scanner.health.is_up("ml"))
+    service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10**9}), 61)
+    await wait_for(lambda: scanner.stats.published >= 2)
+    opp = scanner.publisher.recent[-1]
+    assert opp.action.source == "default" and opp.action.execute
+    assert scanner.gas.cached(61).source == "ml_stale"
+    assert opp.gas_price_wei == 10**9 + 1000  # stale forecast, bid 1.0
+
+
+async def test_stale_and_foreign_updates_are_ignored(service: Any) -> None:
+    from titan_common.models import PoolUpdate
+
+    scanner = service.runtime.scanner
+    cheap, _ = _diverged(service)
+    service.update(cheap, 70, 5)
+    service.update(cheap.model_copy(update={"reserve0": 1}), 70, 4)
+    assert scanner.store.state(cheap.address) == cheap
+    assert scanner.store.dropped_stale == 1
+    scanner.on_update(PoolUpdate(chain_id=1, pool=cheap, block_number=99, log_index=0))
+    assert scanner.store.head_block == 70
