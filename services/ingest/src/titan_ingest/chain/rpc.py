@@ -117,7 +117,7 @@ class RpcClient:
 
     async def request(self, method: str, params: Any) -> Any:
         async def attempt(provider: AsyncHTTPProvider) -> Any:
-            return await provider.make_request(method, params)  # type: ignore[arg-type]
+            return await provider.make_request(method, params)
 
         response = await self._send(attempt)
         return _result(method, response)

@@ -29,8 +29,9 @@ class SyncStats:
     _event_times: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
 
     def node_seen(self, number: int, at: float) -> None:
+        """The node's latest head (lower than before after a reorg to a shorter chain)."""
         self.last_node_contact = at
-        if number > self.node_head:
+        if number != self.node_head:
             self.node_head, self.node_head_at = number, at
 
     def applied(self, count: int = 1, at: float | None = None) -> None:
