@@ -1,1 +1,1 @@
-"""dashboard"""
+"""The dashboard: one static page (`index.html`) served at `/`, drawing with canvas."""

@@ -31,10 +31,6 @@ class BlockCoalescer:
         self._last_block = np.zeros(0, dtype=np.int64)  # per cycle id: last block evaluated
         self._deferred: set[str] = set()
 
-    def closes(self, block_number: int) -> bool:
-        """True when an update of `block_number` must first close the pending batch."""
-        return self.pending is not None and block_number > self.pending.block_number
-
     def add(self, pool: str, block_number: int, received_at: float | None) -> None:
         """Note a changed pool in the pending batch (opened if needed)."""
         if self.pending is None:

@@ -39,6 +39,10 @@ from titan_scanner.verify import Verifier
 
 _log = structlog.get_logger("scanner.pipeline")
 
+# Updates older than this at publication come from a snapshot (a resync), not a new block;
+# their age says nothing of the pipeline's speed, so they stay out of the latency figures.
+RESYNC_AGE_MS = 30_000.0
+
 
 @dataclass(frozen=True, slots=True)
 class ScannerConfig:
@@ -109,8 +113,8 @@ class Scanner:
         """Apply one pool update; closes the pending block's batch when a newer block starts."""
         if update.chain_id != self.config.chain_id:
             return
-        if self.coalescer.closes(update.block_number):
-            self._close_pending()
+        if self.coalescer.pending is not None and update.block_number > self.store.head_block:
+            self._close_pending()  # a newer block begins: the pending one is complete
         pool = update.pool
         if not self.store.apply(update):
             return
@@ -121,7 +125,9 @@ class Scanner:
             self.metrics.cycles.set(len(self.index))
             self.metrics.pools.set(len(self.store))
         self.screener.update_pool(pool)
-        self.coalescer.add(pool.address, update.block_number, update.received_at)
+        # The batch is labelled with the head block: every state in it is that block's end
+        # state (a snapshot's pools carry the block of their last event, often older).
+        self.coalescer.add(pool.address, self.store.head_block, update.received_at)
         self._arm_timer()
 
     def _arm_timer(self) -> None:
@@ -264,9 +270,10 @@ class Scanner:
                 opp = opp.model_copy(update={"verification": Verification(status="skipped")})
             self.publisher.opportunity(opp)
             self.stats.published += 1
-            self.stats.latencies_ms.append(latency_ms)
             self.metrics.opportunities.inc()
-            self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
+            if latency_ms < RESYNC_AGE_MS:  # not a resync from an old snapshot
+                self.stats.latencies_ms.append(latency_ms)
+                self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
             published.append((opp, d.cycle.key))
         started = time.perf_counter()
         for opp, key in published:

@@ -1,0 +1,121 @@
+"""`titan opportunities [--watch]`: the latest opportunities of a running scanner, as a table.
+
+Without `--watch` it prints one page from `GET /api/opportunities`; with it, a live table fed
+by `WS /ws/opportunities` that reconnects when the scanner restarts. Ctrl-C ends it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections import OrderedDict
+from typing import Any
+
+import httpx
+import websockets
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from titan_scanner.settings import ScannerSettings
+
+
+def _units(value: str, decimals: int = 18, shown: int = 6) -> str:
+    negative = value.startswith("-")
+    digits = value.lstrip("-").rjust(decimals + 1, "0")
+    whole, frac = digits[:-decimals], digits[-decimals:][:shown]
+    return f"{'-' if negative else ''}{whole}.{frac}"
+
+
+def table(items: list[dict[str, Any]], title: str) -> Table:
+    t = Table(title=title, expand=True)
+    for name, justify in (
+        ("block", "right"),
+        ("path", "left"),
+        ("amount in", "right"),
+        ("net profit", "right"),
+        ("gas", "right"),
+        ("action", "left"),
+        ("proof", "left"),
+        ("ms", "right"),
+    ):
+        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+    colours = {"verified": "green", "mismatch": "red", "failed": "red"}
+    for o in items:
+        status = o["verification"]["status"]
+        action = o["action"]
+        t.add_row(
+            str(o["block_number"]),
+            " → ".join(h["dex"] + (f"/{h['fee']}" if h.get("fee") else "") for h in o["hops"]),
+            _units(o["amount_in"]),
+            _units(o["net_profit"]),
+            _units(o["gas_cost"]),
+            f"{'execute' if action['execute'] else 'skip'} x{action['gas_bid_multiplier']}"
+            f" ({action['source']})",
+            f"[{colours.get(status, 'yellow')}]{status}[/]",
+            f"{o['latency_ms']:.1f}",
+        )
+    return t
+
+
+async def watch(url: str, headers: dict[str, str], limit: int, console: Console) -> None:
+    ws_url = "ws" + url.rstrip("/").removeprefix("http") + "/ws/opportunities"
+    seen: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    with Live(table([], f"{url}: connecting"), console=console, refresh_per_second=8) as live:
+        while True:
+            try:
+                async with websockets.connect(ws_url, additional_headers=headers) as ws:
+                    async for raw in ws:
+                        message = json.loads(raw)
+                        kind = message["type"]
+                        for o in message["data"] if kind == "snapshot" else [message.get("data")]:
+                            if kind in ("snapshot", "opportunity"):
+                                seen[o["id"]] = o
+                        if kind == "verification" and message["id"] in seen:
+                            seen[message["id"]]["verification"] = message["data"]
+                        while len(seen) > limit:
+                            seen.popitem(last=False)
+                        newest = sorted(seen.values(), key=lambda o: -o["detected_at"])
+                        live.update(table(newest, f"{url}: live, {len(seen)} shown"))
+            except (OSError, websockets.WebSocketException) as exc:
+                live.update(table(list(seen.values())[::-1], f"{url}: reconnecting ({exc})"))
+                await asyncio.sleep(1.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = ScannerSettings()
+    parser = argparse.ArgumentParser(prog="titan", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    opp = sub.add_parser("opportunities", help="the scanner's latest opportunities")
+    opp.add_argument("--watch", action="store_true", help="a live table from the WebSocket")
+    opp.add_argument("--url", default=settings.scanner_url, help="the scanner (SCANNER_URL)")
+    opp.add_argument("--limit", type=int, default=25)
+    args = parser.parse_args(argv)
+    headers = {"x-api-key": settings.api_key.get_secret_value()} if settings.api_key else {}
+    console = Console()
+    if args.watch:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(watch(args.url, headers, args.limit, console))
+        return 0
+    try:
+        response = httpx.get(
+            f"{args.url.rstrip('/')}/api/opportunities",
+            params={"limit": args.limit},
+            headers=headers,
+            timeout=5,
+        )
+    except httpx.HTTPError as exc:
+        console.print(f"[red]no scanner at {args.url}: {exc}[/]")
+        return 1
+    if response.status_code != 200:
+        console.print(f"[red]{response.status_code}: {response.text[:200]}[/]")
+        return 1
+    console.print(table(response.json()["items"], f"{args.url}: latest"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
