@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
@@ -30,7 +30,10 @@ class IngestSettings(TitanSettings):
     ingest_ws_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ingest_request_timeout: float = Field(10.0, gt=0)
 
-    # Snapshot: calls per JSON-RPC batch and batches in flight.
+    # Snapshot: "helper" (a read-only contract through eth_call with a code override, one
+    # call per pool; falls back to "batch" when the node refuses overrides) or "batch" (one
+    # call per view function); calls per JSON-RPC batch and batches in flight.
+    ingest_snapshot_method: Literal["helper", "batch"] = "helper"
     ingest_batch_size: int = Field(1000, ge=1)
     ingest_batch_concurrency: int = Field(2, ge=1)
     ingest_progress: bool = True

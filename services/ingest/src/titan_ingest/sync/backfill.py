@@ -21,6 +21,7 @@ from titan_ingest.chain import abi
 from titan_ingest.chain.abi import MalformedLogError
 from titan_ingest.chain.config import PoolMeta
 from titan_ingest.chain.rpc import Header, RpcClient
+from titan_ingest.snapshot.helper import HelperSnapshotReader, helper_supported
 from titan_ingest.snapshot.reader import SnapshotReader
 from titan_ingest.state.pools import PoolEntry
 from titan_ingest.state.store import PoolStore
@@ -50,6 +51,7 @@ class Backfiller:
         publish: Publish,
         log_range: int = 2000,
         progress: bool = False,
+        snapshot_method: str = "helper",
     ) -> None:
         self.rpc = rpc
         self.store = store
@@ -58,6 +60,8 @@ class Backfiller:
         self.publish = publish
         self.log_range = log_range
         self.progress = progress
+        self.snapshot_method = snapshot_method
+        self._helper_ok: bool | None = None
 
     def log_filter(self) -> dict[str, Any]:
         return {
@@ -80,7 +84,14 @@ class Backfiller:
 
     async def snapshot(self, latest: Header) -> None:
         started = time.perf_counter()
-        reader = SnapshotReader(self.rpc, self.progress)
+        reader: SnapshotReader | HelperSnapshotReader = SnapshotReader(self.rpc, self.progress)
+        if self.snapshot_method == "helper":
+            if self._helper_ok is None:
+                self._helper_ok = await helper_supported(self.rpc)
+                if not self._helper_ok:
+                    _log.warning("ingest.snapshot.helper_unsupported", fallback="batch")
+            if self._helper_ok:
+                reader = HelperSnapshotReader(self.rpc, self.progress)
         entries = await reader.read(self.pools(), latest.number, latest.hash)
         self.store.reset(entries, latest.number, latest.hash)
         self.stats.snapshots += 1

@@ -80,6 +80,7 @@ class IngestPipeline:
             self.publish,
             settings.ingest_log_range,
             settings.ingest_progress,
+            settings.ingest_snapshot_method,
         )
         self.sequencer = Sequencer(self.store, self.backfill, self.stats, self.publish)
         self._task: asyncio.Task[None] | None = None
