@@ -1,0 +1,1 @@
+"""titan_devnet: a real local chain (anvil) with the real Uniswap contracts and a market flow."""
