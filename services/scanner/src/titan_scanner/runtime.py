@@ -163,6 +163,7 @@ def build_runtime(
         min_log_edge=settings.scanner_screen_min_log_edge,
         coalesce_s=settings.scanner_coalesce_ms / 1000,
         batch_max=settings.scanner_engine_batch_max,
+        max_evaluations_per_block=settings.scanner_max_evaluations_per_block,
         verify=settings.scanner_verify,
         verify_sample_rate=settings.scanner_verify_sample_rate,
         recent_limit=settings.scanner_recent_limit,

@@ -33,13 +33,16 @@ class ScannerSettings(TitanSettings):
     scanner_gas_v3_hop: int = Field(105_000, ge=0)
 
     # Cycle index and screening.
-    scanner_max_cycles_per_pool: int = Field(400, ge=1)
+    scanner_max_cycles_per_pool: int = Field(200, ge=1)
     scanner_max_hops: Literal[2, 3] = 3
     # Minimum of log(product of marginal rates after fees) for a cycle to go to the engine.
     scanner_screen_min_log_edge: float = 0.0
     # Updates of one block are gathered until this long without a new one (or a newer block).
     scanner_coalesce_ms: float = Field(4.0, ge=0.0)
     scanner_engine_batch_max: int = Field(1000, ge=1)
+    # At most this many cycles per block go to the engine, the largest marginal edges first;
+    # bounds the latency of a block that moves many pools at once.
+    scanner_max_evaluations_per_block: int = Field(256, ge=1)
 
     # Verification by eth_call of the executor: every opportunity, a share, or none.
     scanner_verify: Literal["all", "sample", "off"] = "all"

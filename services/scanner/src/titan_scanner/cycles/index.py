@@ -11,29 +11,35 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from titan_scanner.graph.tokens import PoolInfo, TokenGraph
 
 
-@dataclass(frozen=True, slots=True)
-class CycleHop:
+class CycleHop(NamedTuple):
     pool: str
     zero_for_one: bool
     token_in: str
     token_out: str
 
 
-@dataclass(frozen=True, slots=True)
-class Cycle:
+class Cycle(NamedTuple):
     id: int  # position in this scanner's index, not stable across processes
-    key: str  # stable: "pool:dir|pool:dir|..." with dir 1 for zero-for-one
     base_token: str
     hops: tuple[CycleHop, ...]
 
     @property
+    def key(self) -> str:
+        """Stable across processes: "pool:dir|pool:dir|..." with dir 1 for zero-for-one."""
+        return cycle_key(self.hops)
+
+    @property
     def pools(self) -> tuple[str, ...]:
         return tuple(hop.pool for hop in self.hops)
+
+
+def cycle_key(hops: tuple[CycleHop, ...]) -> str:
+    return "|".join(f"{hop.pool}:{int(hop.zero_for_one)}" for hop in hops)
 
 
 def shard_of(key: str, count: int) -> int:
@@ -42,17 +48,13 @@ def shard_of(key: str, count: int) -> int:
     return int.from_bytes(digest, "big") % count
 
 
-def _hop(info: PoolInfo, token_in: str) -> CycleHop:
-    return CycleHop(info.address, token_in == info.token0, token_in, info.other(token_in))
-
-
 class CycleIndex:
     """Every cycle of this shard, and for each pool the ids of the cycles it is in."""
 
     def __init__(
         self,
         base_tokens: Iterable[str],
-        max_per_pool: int = 400,
+        max_per_pool: int = 200,
         max_hops: int = 3,
         shard: tuple[int, int] = (0, 1),
     ) -> None:
@@ -64,7 +66,8 @@ class CycleIndex:
         self.cycles: list[Cycle] = []
         self._by_pool: dict[str, list[int]] = {}
         self._count: dict[str, int] = {}  # cycles per pool before sharding, for the cap
-        self._keys: set[str] = set()
+        self._keys: set[tuple[CycleHop, ...]] = set()
+        self._hops: dict[tuple[str, str], CycleHop] = {}
 
     def __len__(self) -> int:
         return len(self.cycles)
@@ -100,21 +103,35 @@ class CycleIndex:
     def _full(self, address: str) -> bool:
         return self._count.get(address, 0) >= self.max_per_pool
 
+    def _hop(self, info: PoolInfo, token_in: str) -> CycleHop:
+        hop = self._hops.get((info.address, token_in))
+        if hop is None:
+            hop = CycleHop(info.address, token_in == info.token0, token_in, info.other(token_in))
+            self._hops[(info.address, token_in)] = hop
+        return hop
+
     def _accept(self, base: str, path: tuple[CycleHop, ...]) -> Cycle | None:
-        if any(self._full(hop.pool) for hop in path):
-            return None
-        key = "|".join(f"{hop.pool}:{int(hop.zero_for_one)}" for hop in path)
-        if key in self._keys:
-            return None
-        self._keys.add(key)
+        count, cap = self._count, self.max_per_pool
         for hop in path:
-            self._count[hop.pool] += 1
-        if shard_of(key, self.shard[1]) != self.shard[0]:
+            if count[hop.pool] >= cap:
+                return None
+        if path in self._keys:
             return None
-        cycle = Cycle(len(self.cycles), key, base, path)
+        self._keys.add(path)
+        for hop in path:
+            count[hop.pool] += 1
+        shards = self.shard[1]
+        if shards > 1 and shard_of(cycle_key(path), shards) != self.shard[0]:
+            return None
+        cycle = Cycle(len(self.cycles), base, path)
         self.cycles.append(cycle)
+        by_pool = self._by_pool
         for hop in path:
-            self._by_pool.setdefault(hop.pool, []).append(cycle.id)
+            ids = by_pool.get(hop.pool)
+            if ids is None:
+                by_pool[hop.pool] = [cycle.id]
+            else:
+                ids.append(cycle.id)
         return cycle
 
     def _paths_through(self, p: PoolInfo, base: str) -> Iterator[tuple[CycleHop, ...]]:
@@ -125,8 +142,8 @@ class CycleIndex:
             for q_addr in g.pools_between(base, x):
                 if q_addr != p.address and not self._full(q_addr):
                     q = g[q_addr]
-                    yield (_hop(p, base), _hop(q, x))
-                    yield (_hop(q, base), _hop(p, x))
+                    yield (self._hop(p, base), self._hop(q, x))
+                    yield (self._hop(q, base), self._hop(p, x))
             if self.max_hops >= 3:
                 # 3-hop with p first (base -> x) or last (x -> base).
                 yield from self._triangles_from(p, base, x, first=True)
@@ -139,7 +156,11 @@ class CycleIndex:
                         continue
                     for c_addr in g.pools_between(y, base):
                         if not self._full(c_addr):
-                            yield (_hop(g[a_addr], base), _hop(p, x), _hop(g[c_addr], y))
+                            yield (
+                                self._hop(g[a_addr], base),
+                                self._hop(p, x),
+                                self._hop(g[c_addr], y),
+                            )
 
     def _triangles_from(
         self, p: PoolInfo, base: str, x: str, first: bool
@@ -160,6 +181,6 @@ class CycleIndex:
                         continue
                     end = g[end_addr]
                     if first:
-                        yield (_hop(p, base), _hop(mid, x), _hop(end, y))
+                        yield (self._hop(p, base), self._hop(mid, x), self._hop(end, y))
                     else:
-                        yield (_hop(end, base), _hop(mid, y), _hop(p, x))
+                        yield (self._hop(end, base), self._hop(mid, y), self._hop(p, x))

@@ -9,6 +9,7 @@ Floats live here and only here: they decide what to ask the engine, never an amo
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable
 
 import numpy as np
@@ -45,13 +46,14 @@ class Screener:
         self._slot: dict[str, int] = {}
         # Edge 2*slot is zero-for-one, 2*slot+1 the other way; slot 0 pads 2-hop cycles.
         self._rates = np.zeros(64, dtype=np.float64)
-        self._rows: list[tuple[int, int, int]] = []
+        self._rows = array("q")  # three edge ids per cycle, flat
+        self._edge_of: dict[tuple[str, bool], int] = {}
         self._edges = np.zeros((0, 3), dtype=np.int64)
         self._by_pool: dict[str, list[int]] = {}
         self._by_pool_arrays: dict[str, IdArray] = {}
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._rows) // 3
 
     def _slot_of(self, pool: str) -> int:
         slot = self._slot.get(pool)
@@ -67,15 +69,27 @@ class Screener:
 
     def add_cycles(self, cycles: Iterable[Cycle]) -> None:
         """Register cycles; their ids must continue the index's numbering."""
+        rows, by_pool, stale = self._rows, self._by_pool, self._by_pool_arrays
+        edge_of = self._edge_of
         for cycle in cycles:
-            if cycle.id != len(self._rows):
+            if cycle.id != len(rows) // 3:
                 raise ValueError(f"cycle {cycle.id} added out of order")
-            edges = [2 * self._slot_of(h.pool) + (0 if h.zero_for_one else 1) for h in cycle.hops]
-            edges += [0] * (3 - len(edges))
-            self._rows.append((edges[0], edges[1], edges[2]))
-            for hop in cycle.hops:
-                self._by_pool.setdefault(hop.pool, []).append(cycle.id)
-                self._by_pool_arrays.pop(hop.pool, None)
+            hops = cycle.hops
+            for hop in hops:
+                key = (hop.pool, hop.zero_for_one)
+                edge = edge_of.get(key)
+                if edge is None:
+                    edge = 2 * self._slot_of(hop.pool) + (0 if hop.zero_for_one else 1)
+                    edge_of[key] = edge
+                rows.append(edge)
+                ids = by_pool.get(hop.pool)
+                if ids is None:
+                    by_pool[hop.pool] = [cycle.id]
+                else:
+                    ids.append(cycle.id)
+                    stale.pop(hop.pool, None)
+            for _ in range(3 - len(hops)):
+                rows.append(0)
 
     def update_pool(self, state: PoolStateV2 | PoolStateV3) -> None:
         slot = self._slot_of(state.address)
@@ -84,8 +98,8 @@ class Screener:
         self._rates[2 * slot + 1] = backward
 
     def _edge_matrix(self) -> npt.NDArray[np.int64]:
-        if len(self._edges) != len(self._rows):
-            self._edges = np.array(self._rows, dtype=np.int64).reshape(-1, 3)
+        if len(self._edges) != len(self):
+            self._edges = np.frombuffer(self._rows, dtype=np.int64).reshape(-1, 3).copy()
         return self._edges
 
     def cycles_touching(self, pools: Iterable[str]) -> IdArray:

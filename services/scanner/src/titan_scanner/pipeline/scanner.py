@@ -51,12 +51,13 @@ class ScannerConfig:
     native_token: str
     units: GasUnits
     min_profit: int
-    max_cycles_per_pool: int = 400
+    max_cycles_per_pool: int = 200
     max_hops: int = 3
     shard: tuple[int, int] = (0, 1)
     min_log_edge: float = 0.0
     coalesce_s: float = 0.004
     batch_max: int = 1000
+    max_evaluations_per_block: int = 256
     verify: str = "all"  # "all", "sample", "off"
     verify_sample_rate: float = 0.1
     recent_limit: int = 500
@@ -152,7 +153,7 @@ class Scanner:
     def _capture(self, pending: PendingBlock) -> None:
         started = time.perf_counter()
         ids = self.screener.cycles_touching(pending.pools)
-        passed = self.screener.screen(ids)
+        passed = self.screener.screen(ids)[: self.config.max_evaluations_per_block]
         chosen = self.coalescer.claim(passed, pending.block_number, self._pools_of)
         self.metrics.stage_seconds.labels("screen").observe(time.perf_counter() - started)
         self.stats.blocks += 1
