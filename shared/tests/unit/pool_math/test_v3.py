@@ -101,7 +101,7 @@ def test_exact_in_then_exact_out(zero_for_one: bool, amount: int) -> None:
     back_paid = back.amount0 if zero_for_one else back.amount1
     # exact output never asks for more than the exact input paid, and at most one wei less
     assert back_paid <= paid
-    assert paid - back_paid <= max(1, paid // 10**12)
+    assert paid - back_paid <= 2 + paid // 10**17  # see the engine test of the same name
 
 
 def test_reverts() -> None:

@@ -1,0 +1,303 @@
+//! Wire types, mirroring `titan_common.models`. Big integers are decimal strings.
+
+use alloy_primitives::{Address, I256, U256};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
+
+use crate::decimal::Dec;
+
+/// An address: any case in, EIP-55 out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WireAddress(pub Address);
+
+impl Serialize for WireAddress {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_checksum(None))
+    }
+}
+
+impl<'de> Deserialize<'de> for WireAddress {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+        match hex {
+            Some(h) if h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                h.parse::<Address>().map(WireAddress).map_err(serde::de::Error::custom)
+            }
+            _ => Err(serde::de::Error::custom(format!("invalid address {s:?}"))),
+        }
+    }
+}
+
+/// The DEXes the engine knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dex {
+    UniswapV2,
+    Sushiswap,
+    Quickswap,
+    UniswapV3,
+}
+
+impl Dex {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::UniswapV2 => "uniswap_v2",
+            Self::Sushiswap => "sushiswap",
+            Self::Quickswap => "quickswap",
+            Self::UniswapV3 => "uniswap_v3",
+        }
+    }
+}
+
+/// A V2 pair's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct V2PoolState {
+    #[schema(value_type = String, example = "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f")]
+    pub address: WireAddress,
+    pub dex: Dex,
+    #[schema(value_type = String)]
+    pub token0: WireAddress,
+    #[schema(value_type = String)]
+    pub token1: WireAddress,
+    #[schema(value_type = String, example = "1000000000000000000000")]
+    pub reserve0: Dec<U256>,
+    #[schema(value_type = String, example = "2000000000000")]
+    pub reserve1: Dec<U256>,
+    /// Fee in basis points; the DEX's configured fee when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_bps: Option<u32>,
+}
+
+/// An initialized tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireTick {
+    pub index: i32,
+    /// Signed decimal string.
+    #[schema(value_type = String, example = "-1000000")]
+    pub liquidity_net: Dec<i128>,
+}
+
+/// A V3 pool's state with the initialized ticks around its price, sorted by index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct V3PoolState {
+    #[schema(value_type = String)]
+    pub address: WireAddress,
+    pub dex: Dex,
+    #[schema(value_type = String)]
+    pub token0: WireAddress,
+    #[schema(value_type = String)]
+    pub token1: WireAddress,
+    /// Fee in hundredths of a bip (3000 = 0.3%).
+    pub fee: u32,
+    pub tick_spacing: i32,
+    #[schema(value_type = String, example = "79228162514264337593543950336")]
+    pub sqrt_price_x96: Dec<U256>,
+    pub tick: i32,
+    #[schema(value_type = String)]
+    pub liquidity: Dec<u128>,
+    #[serde(default)]
+    pub ticks: Vec<WireTick>,
+}
+
+/// A pool's state, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum PoolState {
+    V2(V2PoolState),
+    V3(V3PoolState),
+}
+
+/// `POST /api/pool`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolRequest {
+    pub chain_id: u64,
+    #[schema(value_type = String)]
+    pub pool_address: WireAddress,
+    pub dex: Dex,
+    /// The state to quote against; read from the chain when absent.
+    #[serde(default)]
+    pub state: Option<PoolState>,
+    /// Exact input (mutually exclusive with `amount_out`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub amount_in: Option<Dec<U256>>,
+    /// Exact output.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub amount_out: Option<Dec<U256>>,
+    /// Direction, token0 -> token1 by default.
+    #[serde(default)]
+    pub zero_for_one: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub sqrt_price_limit_x96: Option<Dec<U256>>,
+}
+
+/// The state a quote used, with the block it was read at when it came from the chain.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PoolOut {
+    #[serde(flatten)]
+    pub state: PoolState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_number: Option<u64>,
+}
+
+/// Amounts a swap really moves.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Quote {
+    #[schema(value_type = String)]
+    pub amount_in: Dec<U256>,
+    #[schema(value_type = String)]
+    pub amount_out: Dec<U256>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub sqrt_price_x96_after: Option<Dec<U256>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tick_after: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub liquidity_after: Option<Dec<u128>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PoolResponse {
+    pub pool: PoolOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<Quote>,
+}
+
+/// One hop of a path.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HopRequest {
+    pub pool: PoolState,
+    pub zero_for_one: bool,
+}
+
+/// `POST /api/quote`: one path, one input.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteRequest {
+    pub hops: Vec<HopRequest>,
+    #[schema(value_type = String)]
+    pub amount_in: Dec<U256>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct HopAmounts {
+    #[schema(value_type = String)]
+    pub amount_in: Dec<U256>,
+    #[schema(value_type = String)]
+    pub amount_out: Dec<U256>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuoteResponse {
+    #[schema(value_type = String)]
+    pub amount_in: Dec<U256>,
+    #[schema(value_type = String)]
+    pub amount_out: Dec<U256>,
+    pub hops: Vec<HopAmounts>,
+}
+
+/// A cycle to size: its input is optimised unless `amount_in` is given.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CycleRequest {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub hops: Vec<HopRequest>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub amount_in: Option<Dec<U256>>,
+}
+
+/// `POST /api/routes/evaluate`
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesRequest {
+    pub cycles: Vec<CycleRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CycleError {
+    pub code: String,
+    pub message: String,
+}
+
+/// One cycle's answer: its optimum, or its own error.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CycleResult {
+    Quote {
+        id: Option<String>,
+        #[schema(value_type = String)]
+        amount_in: Dec<U256>,
+        #[schema(value_type = String)]
+        amount_out: Dec<U256>,
+        /// amount_out - amount_in, signed.
+        #[schema(value_type = String)]
+        gross_profit: Dec<I256>,
+        hops: Vec<HopAmounts>,
+    },
+    Error {
+        id: Option<String>,
+        error: CycleError,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoutesResponse {
+    pub results: Vec<CycleResult>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub checks: std::collections::BTreeMap<String, String>,
+}
+
+/// The error body of every failure.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_any_case_in_checksum_out() {
+        let a: WireAddress =
+            serde_json::from_str("\"0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            "\"0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f\""
+        );
+        assert!(serde_json::from_str::<WireAddress>("\"0x5c69\"").is_err());
+        assert!(serde_json::from_str::<WireAddress>(
+            "\"5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f\""
+        )
+        .is_err());
+    }
+}

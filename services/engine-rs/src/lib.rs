@@ -1,0 +1,83 @@
+//! Titan's engine: exact Uniswap V2/V3 pool math, cycle sizing and the pool API.
+//!
+//! `main.rs` reads [`Config`] and calls [`run`]; tests use [`app`] in process.
+
+pub mod api;
+pub mod chain;
+pub mod config;
+pub mod cycle;
+pub mod decimal;
+pub mod error;
+pub mod math;
+pub mod metrics;
+
+use std::future::Future;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, Uri};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use api::AppState;
+pub use config::Config;
+use error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(uri.path().to_string())
+}
+
+/// The router, with its layers.
+pub fn app(state: AppState) -> Router {
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string();
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    });
+    Router::new()
+        .route("/health", get(api::health::health))
+        .route("/ready", get(api::health::ready))
+        .route("/metrics", get(api::health::prometheus))
+        .route("/api/metrics", get(api::health::json_metrics))
+        .route("/api/pool", post(api::pool::pool))
+        .route("/api/quote", post(api::routes::quote))
+        .route("/api/routes/evaluate", post(api::routes::evaluate))
+        .route("/openapi.json", get(api::openapi::openapi_json))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), api::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "engine.server.started");
+    axum::serve(listener, app(AppState::new(config))).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("engine.server.stopped");
+    Ok(())
+}
+
+/// Sets up `tracing`: JSON lines when `LOG_FORMAT=json`, text otherwise.
+pub fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if config.log_json { builder.json().try_init() } else { builder.try_init() };
+}

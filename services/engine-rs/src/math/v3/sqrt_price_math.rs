@@ -1,0 +1,186 @@
+//! SqrtPriceMath.sol (v3-core `contracts/libraries/SqrtPriceMath.sol`).
+
+use alloy_primitives::U256;
+
+use super::full_math::{div_rounding_up, mul_div, mul_div_rounding_up};
+use crate::math::MathError;
+
+/// type(uint160).max
+pub const MAX_U160: U256 = U256::from_limbs([u64::MAX, u64::MAX, u32::MAX as u64, 0]);
+const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+
+/// Truncating cast to uint160, as `uint160(x)` in Solidity.
+#[inline]
+fn truncate_u160(x: U256) -> U256 {
+    x & MAX_U160
+}
+
+/// getNextSqrtPriceFromAmount0RoundingUp
+pub fn get_next_sqrt_price_from_amount0_rounding_up(
+    sqrt_px96: U256,
+    liquidity: u128,
+    amount: U256,
+    add: bool,
+) -> Result<U256, MathError> {
+    if amount.is_zero() {
+        return Ok(sqrt_px96);
+    }
+    let numerator1: U256 = U256::from(liquidity) << 96;
+    let product = amount.checked_mul(sqrt_px96);
+    if add {
+        if let Some(product) = product {
+            if let Some(denominator) = numerator1.checked_add(product) {
+                return Ok(truncate_u160(mul_div_rounding_up(numerator1, sqrt_px96, denominator)?));
+            }
+        }
+        let step = (numerator1 / sqrt_px96).checked_add(amount).ok_or(MathError::MathOverflow)?;
+        return Ok(truncate_u160(div_rounding_up(numerator1, step)));
+    }
+    let product = product.ok_or(MathError::MathOverflow)?;
+    if numerator1 <= product {
+        return Err(MathError::MathOverflow);
+    }
+    let result = mul_div_rounding_up(numerator1, sqrt_px96, numerator1 - product)?;
+    if result > MAX_U160 {
+        return Err(MathError::MathOverflow);
+    }
+    Ok(result)
+}
+
+/// getNextSqrtPriceFromAmount1RoundingDown
+pub fn get_next_sqrt_price_from_amount1_rounding_down(
+    sqrt_px96: U256,
+    liquidity: u128,
+    amount: U256,
+    add: bool,
+) -> Result<U256, MathError> {
+    let liquidity = U256::from(liquidity);
+    if add {
+        let quotient = if amount <= MAX_U160 {
+            if liquidity.is_zero() {
+                return Err(MathError::MathOverflow);
+            }
+            (amount << 96) / liquidity
+        } else {
+            mul_div(amount, Q96, liquidity)?
+        };
+        let result = sqrt_px96.checked_add(quotient).ok_or(MathError::MathOverflow)?;
+        if result > MAX_U160 {
+            return Err(MathError::MathOverflow);
+        }
+        return Ok(result);
+    }
+    let quotient = if amount <= MAX_U160 {
+        div_rounding_up(amount << 96, liquidity)
+    } else {
+        mul_div_rounding_up(amount, Q96, liquidity)?
+    };
+    if sqrt_px96 <= quotient {
+        return Err(MathError::MathOverflow);
+    }
+    Ok(sqrt_px96 - quotient)
+}
+
+/// getNextSqrtPriceFromInput
+pub fn get_next_sqrt_price_from_input(
+    sqrt_px96: U256,
+    liquidity: u128,
+    amount_in: U256,
+    zero_for_one: bool,
+) -> Result<U256, MathError> {
+    if sqrt_px96.is_zero() || liquidity == 0 {
+        return Err(MathError::MathOverflow);
+    }
+    if zero_for_one {
+        get_next_sqrt_price_from_amount0_rounding_up(sqrt_px96, liquidity, amount_in, true)
+    } else {
+        get_next_sqrt_price_from_amount1_rounding_down(sqrt_px96, liquidity, amount_in, true)
+    }
+}
+
+/// getNextSqrtPriceFromOutput
+pub fn get_next_sqrt_price_from_output(
+    sqrt_px96: U256,
+    liquidity: u128,
+    amount_out: U256,
+    zero_for_one: bool,
+) -> Result<U256, MathError> {
+    if sqrt_px96.is_zero() || liquidity == 0 {
+        return Err(MathError::MathOverflow);
+    }
+    if zero_for_one {
+        get_next_sqrt_price_from_amount1_rounding_down(sqrt_px96, liquidity, amount_out, false)
+    } else {
+        get_next_sqrt_price_from_amount0_rounding_up(sqrt_px96, liquidity, amount_out, false)
+    }
+}
+
+/// getAmount0Delta (unsigned form)
+pub fn get_amount0_delta(
+    sqrt_a: U256,
+    sqrt_b: U256,
+    liquidity: u128,
+    round_up: bool,
+) -> Result<U256, MathError> {
+    let (sqrt_a, sqrt_b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
+    let numerator1: U256 = U256::from(liquidity) << 96;
+    let numerator2 = sqrt_b - sqrt_a;
+    if sqrt_a.is_zero() {
+        return Err(MathError::MathOverflow);
+    }
+    if round_up {
+        Ok(div_rounding_up(mul_div_rounding_up(numerator1, numerator2, sqrt_b)?, sqrt_a))
+    } else {
+        Ok(mul_div(numerator1, numerator2, sqrt_b)? / sqrt_a)
+    }
+}
+
+/// getAmount1Delta (unsigned form)
+pub fn get_amount1_delta(
+    sqrt_a: U256,
+    sqrt_b: U256,
+    liquidity: u128,
+    round_up: bool,
+) -> Result<U256, MathError> {
+    let (sqrt_a, sqrt_b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
+    if round_up {
+        mul_div_rounding_up(U256::from(liquidity), sqrt_b - sqrt_a, Q96)
+    } else {
+        mul_div(U256::from(liquidity), sqrt_b - sqrt_a, Q96)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e18() -> u128 {
+        10u128.pow(18)
+    }
+
+    #[test]
+    fn price_moves_the_right_way() {
+        let p = Q96;
+        let l = e18();
+        let down = get_next_sqrt_price_from_input(p, l, U256::from(e18() / 10), true).unwrap();
+        let up = get_next_sqrt_price_from_input(p, l, U256::from(e18() / 10), false).unwrap();
+        assert!(down < p && up > p);
+        assert_eq!(
+            get_next_sqrt_price_from_input(p, 0, U256::from(1), true),
+            Err(MathError::MathOverflow)
+        );
+        // from v3-core SqrtPriceMath.spec: 0.1 token1 in at price 1, liquidity 1
+        assert_eq!(up.to_string(), "87150978765690771352898345369");
+        assert_eq!(down.to_string(), "72025602285694852357767227579");
+    }
+
+    #[test]
+    fn amount_deltas() {
+        let a = Q96;
+        let b = U256::from(87150978765690771352898345369u128);
+        let up = get_amount1_delta(a, b, e18(), true).unwrap();
+        let down = get_amount1_delta(a, b, e18(), false).unwrap();
+        assert_eq!(up - down, U256::from(1));
+        assert_eq!(get_amount0_delta(a, a, e18(), true), Ok(U256::ZERO));
+    }
+}

@@ -1,0 +1,127 @@
+//! TickMath.sol (v3-core `contracts/libraries/TickMath.sol`): ticks and Q64.96 sqrt prices.
+
+use alloy_primitives::{I256, U256};
+
+use crate::math::MathError;
+
+pub const MIN_TICK: i32 = -887_272;
+pub const MAX_TICK: i32 = 887_272;
+/// getSqrtRatioAtTick(MIN_TICK)
+pub const MIN_SQRT_RATIO: U256 = U256::from_limbs([4_295_128_739, 0, 0, 0]);
+/// getSqrtRatioAtTick(MAX_TICK) = 1461446703485210103287273052203988822378723970342
+pub const MAX_SQRT_RATIO: U256 =
+    U256::from_limbs([0x5d95_1d52_6398_8d26, 0xefd1_fc6a_5064_8849, 0xfffd_8963, 0]);
+
+const FACTORS: [(u32, u128); 19] = [
+    (0x2, 0xfff97272373d413259a46990580e213a),
+    (0x4, 0xfff2e50f5f656932ef12357cf3c7fdcc),
+    (0x8, 0xffe5caca7e10e4e61c3624eaa0941cd0),
+    (0x10, 0xffcb9843d60f6159c9db58835c926644),
+    (0x20, 0xff973b41fa98c081472e6896dfb254c0),
+    (0x40, 0xff2ea16466c96a3843ec78b326b52861),
+    (0x80, 0xfe5dee046a99a2a811c461f1969c3053),
+    (0x100, 0xfcbe86c7900a88aedcffc83b479aa3a4),
+    (0x200, 0xf987a7253ac413176f2b074cf7815e54),
+    (0x400, 0xf3392b0822b70005940c7a398e4b70f3),
+    (0x800, 0xe7159475a2c29b7443b29c7fa6e889d9),
+    (0x1000, 0xd097f3bdfd2022b8845ad8f792aa5825),
+    (0x2000, 0xa9f746462d870fdf8a65dc1f90e061e5),
+    (0x4000, 0x70d869a156d2a1b890bb3df62baf32f7),
+    (0x8000, 0x31be135f97d08fd981231505542fcfa6),
+    (0x10000, 0x9aa508b5b7a84e1c677de54f3e99bc9),
+    (0x20000, 0x5d6af8dedb81196699c329225ee604),
+    (0x40000, 0x2216e584f5fa1ea926041bedfe98),
+    (0x80000, 0x48a170391f7dc42444e8fa2),
+];
+
+/// getSqrtRatioAtTick: sqrt(1.0001^tick) * 2^96, rounded up.
+pub fn get_sqrt_ratio_at_tick(tick: i32) -> Result<U256, MathError> {
+    let abs_tick = tick.unsigned_abs();
+    if abs_tick > MAX_TICK as u32 {
+        return Err(MathError::TickOutOfRange);
+    }
+    let mut ratio = if abs_tick & 0x1 != 0 {
+        U256::from(0xfffcb933bd6fad37aa2d162d1a594001u128)
+    } else {
+        U256::from(1) << 128
+    };
+    for &(bit, factor) in &FACTORS {
+        if abs_tick & bit != 0 {
+            ratio = (ratio * U256::from(factor)) >> 128;
+        }
+    }
+    if tick > 0 {
+        ratio = U256::MAX / ratio;
+    }
+    let rounded = if ratio.as_limbs()[0] as u32 == 0 { 0 } else { 1 };
+    Ok((ratio >> 32) + U256::from(rounded))
+}
+
+/// getTickAtSqrtRatio: the greatest tick whose sqrt ratio is at most `sqrt_price_x96`.
+pub fn get_tick_at_sqrt_ratio(sqrt_price_x96: U256) -> Result<i32, MathError> {
+    if sqrt_price_x96 < MIN_SQRT_RATIO || sqrt_price_x96 >= MAX_SQRT_RATIO {
+        return Err(MathError::SqrtPriceOutOfRange);
+    }
+    let ratio: U256 = sqrt_price_x96 << 32;
+    let msb = ratio.bit_len() - 1;
+    let mut r: U256 = if msb >= 128 { ratio >> (msb - 127) } else { ratio << (127 - msb) };
+    let mut log_2: i128 = (msb as i128 - 128) << 64;
+    for shift in (50..64).rev() {
+        r = (r * r) >> 127usize;
+        let f = r.as_limbs()[2] & 1;
+        log_2 |= (f as i128) << shift;
+        r >>= f as usize;
+    }
+    let log_sqrt10001 = I256::try_from(log_2).unwrap_or_default()
+        * I256::from_raw(U256::from(255_738_958_999_603_826_347_141u128));
+    let low = I256::from_raw(U256::from(3_402_992_956_809_132_418_596_140_100_660_247_210u128));
+    let high = I256::from_raw(U256::from(291_339_464_771_989_622_907_027_621_153_398_088_495u128));
+    let tick_low = i32::try_from((log_sqrt10001 - low).asr(128))
+        .map_err(|_| MathError::SqrtPriceOutOfRange)?;
+    let tick_hi = i32::try_from((log_sqrt10001 + high).asr(128))
+        .map_err(|_| MathError::SqrtPriceOutOfRange)?;
+    if tick_low == tick_hi {
+        return Ok(tick_low);
+    }
+    Ok(if get_sqrt_ratio_at_tick(tick_hi)? <= sqrt_price_x96 { tick_hi } else { tick_low })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bounds() {
+        assert_eq!(get_sqrt_ratio_at_tick(MIN_TICK), Ok(MIN_SQRT_RATIO));
+        assert_eq!(get_sqrt_ratio_at_tick(MAX_TICK), Ok(MAX_SQRT_RATIO));
+        assert_eq!(MAX_SQRT_RATIO.to_string(), "1461446703485210103287273052203988822378723970342");
+        assert_eq!(get_sqrt_ratio_at_tick(0), Ok(U256::from(1) << 96));
+        assert_eq!(get_tick_at_sqrt_ratio(MIN_SQRT_RATIO), Ok(MIN_TICK));
+        assert_eq!(get_tick_at_sqrt_ratio(MAX_SQRT_RATIO - U256::from(1)), Ok(MAX_TICK - 1));
+        assert_eq!(get_sqrt_ratio_at_tick(MAX_TICK + 1), Err(MathError::TickOutOfRange));
+        assert_eq!(get_sqrt_ratio_at_tick(MIN_TICK - 1), Err(MathError::TickOutOfRange));
+        assert_eq!(get_tick_at_sqrt_ratio(MAX_SQRT_RATIO), Err(MathError::SqrtPriceOutOfRange));
+        assert_eq!(
+            get_tick_at_sqrt_ratio(MIN_SQRT_RATIO - U256::from(1)),
+            Err(MathError::SqrtPriceOutOfRange)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(tick in MIN_TICK..MAX_TICK) {
+            let price = get_sqrt_ratio_at_tick(tick).unwrap();
+            prop_assert_eq!(get_tick_at_sqrt_ratio(price).unwrap(), tick);
+            if tick > MIN_TICK {
+                prop_assert_eq!(get_tick_at_sqrt_ratio(price - U256::from(1)).unwrap(), tick - 1);
+            }
+        }
+
+        #[test]
+        fn never_panics(limbs in any::<[u64; 4]>(), tick in any::<i32>()) {
+            let _ = get_tick_at_sqrt_ratio(U256::from_limbs(limbs));
+            let _ = get_sqrt_ratio_at_tick(tick);
+        }
+    }
+}
