@@ -110,7 +110,7 @@ async def bench_pipeline(blocks: int, pools: int) -> dict[str, Any]:
     from titan_scanner.app import create_app
     from titan_scanner.settings import ScannerSettings
 
-    f, states, weth = synthetic_pools(pools, v3_share=0.0)  # the stand-in engine is V2 only
+    _, states, weth = synthetic_pools(pools, v3_share=0.0)  # the stand-in engine is V2 only
     engine, ml = FakeEngine(), FakeMl()
     with tempfile.TemporaryDirectory() as tmp:
         settings = ScannerSettings(

@@ -45,9 +45,10 @@ def parse_forecast(body: dict[str, Any]) -> tuple[int, int, str]:
     entry = entries[0] if isinstance(entries, list) else next(iter(entries.values()))
     base = _wei(_first(entry, _BASE_KEYS))
     try:
-        priority = _wei(_first(entry, _PRIORITY_KEYS))
+        raw_priority = _first(entry, _PRIORITY_KEYS)
     except KeyError:
-        priority = 0
+        raw_priority = None
+    priority = 0 if raw_priority is None else _wei(raw_priority)
     return base, priority, str(body.get("model", "ml"))
 
 

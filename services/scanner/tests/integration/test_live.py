@@ -1,0 +1,169 @@
+"""The scanner against the real system: devnet with its flow, engine, ingest and ML processes.
+
+Slow by nature (blocks, processes): one module, one stack, about a minute or two in all.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from titan_scanner.stack import Stack, wait_until
+
+pytestmark = [pytest.mark.devnet, pytest.mark.slow]
+
+
+def _stats(stack: Stack) -> dict[str, Any]:
+    body: dict[str, Any] = stack.get("/api/stats").json()
+    return body
+
+
+def test_flow_opportunities_are_proven_exactly(stack: Stack) -> None:
+    devnet = stack.devnet
+    start = devnet.w3.eth.block_number
+    with devnet.flow(seed=11, pause=0.05):
+        first = wait_until(
+            lambda: stack.all_opportunities(block_from=start), 60, "a first opportunity"
+        )
+        print(f"first opportunity at block {first[-1]['block_number']} (flow from {start})")
+
+        def proven() -> bool:
+            v = _stats(stack)["verification"]
+            return v.get("verified", 0) + v.get("mismatch", 0) + v.get("failed", 0) >= 25
+
+        wait_until(proven, 150, "25 opportunities proven on the chain")
+    time.sleep(1.0)
+    items = stack.all_opportunities(block_from=start)
+    checked = [o for o in items if o["verification"]["status"] in ("verified", "mismatch")]
+    wrong = [
+        o for o in checked if int(o["verification"]["realized_amount_out"]) != int(o["amount_out"])
+    ]
+    failed = [o for o in items if o["verification"]["status"] == "failed"]
+    print(
+        f"opportunities {len(items)}, proven by eth_call {len(checked)}, "
+        f"realised == predicted for {len(checked) - len(wrong)}, failed {len(failed)}"
+    )
+    assert len(checked) >= 20
+    assert wrong == [] and failed == []
+    assert all(int(o["net_profit"]) > 0 for o in items)
+    assert all(int(o["net_profit"]) == int(o["gross_profit"]) - int(o["gas_cost"]) for o in items)
+    # One evaluation per cycle per block: never two opportunities for one cycle and block.
+    keys = [
+        (o["block_number"], tuple((h["pool"], h["token_in"]) for h in o["hops"])) for o in items
+    ]
+    assert len(keys) == len(set(keys))
+    stats = _stats(stack)
+    print(
+        f"latency ingest -> published: p50 {stats['latency']['p50_ms']} ms, "
+        f"p99 {stats['latency']['p99_ms']} ms over {stats['latency']['count']}"
+    )
+
+
+def _sibling_pair(devnet: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+    weth = devnet.token("WETH")["address"]
+    v2 = [
+        p
+        for p in devnet.manifest["pools"]
+        if p["kind"] == "v2" and weth in (p["token0"], p["token1"])
+    ]
+    for pool in v2:
+        pair = {pool["token0"], pool["token1"]}
+        for other in devnet.manifest["pools"]:
+            if other["address"] != pool["address"] and {other["token0"], other["token1"]} == pair:
+                return pool, other, weth
+    raise AssertionError("the scenario has no WETH pair on two pools")
+
+
+def test_big_swap_is_found_in_its_block(stack: Stack) -> None:
+    devnet = stack.devnet
+    pool, _, weth = _sibling_pair(devnet)
+    zero_for_one = pool["token0"] == weth  # sell WETH into the pool: WETH gets cheap there
+    usd = 0.08 * float(pool.get("liquidity_usd", 2_000_000))
+    receipt = devnet.big_swap(pool["address"], usd, zero_for_one=zero_for_one)
+    block = receipt["blockNumber"]
+
+    def found() -> list[dict[str, Any]]:
+        items = stack.all_opportunities(block_from=block, block_to=block)
+        return [o for o in items if any(h["pool"] == pool["address"] for h in o["hops"])]
+
+    hits = wait_until(found, 15, f"an opportunity through {pool['address']} at block {block}")
+    best = max(hits, key=lambda o: int(o["net_profit"]))
+    path = [(h["pool"], h["token_in"], h["token_out"]) for h in best["hops"]]
+    print(f"big swap at block {block}: best path {path}, net {best['net_profit']}")
+    # WETH got cheap in the swapped pool: the cycle buys it back there, as its last hop.
+    last = best["hops"][-1]
+    assert last["pool"] == pool["address"] and last["token_out"] == weth
+    assert best["block_number"] == block
+    proven = wait_until(
+        lambda: (
+            stack.get(f"/api/opportunities/{best['id']}").json()["verification"]["status"]
+            in ("verified", "mismatch", "failed")
+            and stack.get(f"/api/opportunities/{best['id']}").json()
+        ),
+        20,
+        "the big-swap opportunity proven",
+    )
+    assert proven["verification"]["status"] == "verified"
+    assert int(proven["verification"]["realized_amount_out"]) == int(best["amount_out"])
+
+
+def _published(stack: Stack) -> int:
+    return int(_stats(stack)["opportunities_published"])
+
+
+def test_degrades_and_recovers_without_restart(stack: Stack) -> None:
+    devnet = stack.devnet
+    scanner_pid = stack.processes["scanner"].proc.pid  # type: ignore[union-attr]
+    with devnet.flow(seed=23, pause=0.05):
+        wait_until(lambda: _published(stack) > 0, 60, "opportunities before the faults")
+
+        # Engine down: nothing is published, /ready says why; back: opportunities resume.
+        stack.processes["engine"].kill()
+        down = wait_until(
+            lambda: stack.get("/ready").status_code == 503 and stack.get("/ready").json(),
+            15,
+            "/ready naming the engine",
+        )
+        assert (
+            down["checks"]["engine"].startswith("down")
+            and "no opportunities" in down["checks"]["engine"]
+        )
+        time.sleep(1.0)
+        frozen = _published(stack)
+        time.sleep(2.0)
+        assert _published(stack) == frozen
+        stack.processes["engine"].start()
+        wait_until(lambda: stack.get("/ready").status_code == 200, 20, "ready after the engine")
+        wait_until(lambda: _published(stack) > frozen, 60, "opportunities after the engine")
+
+        # ML down: the default action (marked) and a gas price from the chain or stale.
+        if "ml" in stack.processes:
+            stack.processes["ml"].kill()
+            wait_until(
+                lambda: _stats(stack)["dependencies"]["ml"].startswith("down"), 15, "ml down"
+            )
+            assert stack.get("/ready").status_code == 200  # degraded, not unready
+            mark = _published(stack)
+            wait_until(lambda: _published(stack) > mark, 60, "opportunities without ML")
+            newest = stack.get("/api/opportunities", limit=1).json()["items"][0]
+            assert newest["action"]["source"] == "default"
+            assert _stats(stack)["gas"]["source"] in ("fee_history", "ml_stale")
+            stack.processes["ml"].start()
+            wait_until(lambda: _stats(stack)["dependencies"]["ml"] == "ok", 20, "ml back")
+
+        # Ingest down: not ready, names it; back: reconnects, resyncs, publishes again.
+        connects = _stats(stack)["ingest"]["connects"]
+        stack.processes["ingest"].kill()
+        wait_until(
+            lambda: stack.get("/ready").json()["checks"]["ingest"].startswith("down"),
+            15,
+            "/ready naming ingest",
+        )
+        stack.processes["ingest"].start()
+        wait_until(lambda: stack.get("/ready").status_code == 200, 60, "ready after ingest")
+        assert _stats(stack)["ingest"]["connects"] > connects
+        mark = _published(stack)
+        wait_until(lambda: _published(stack) > mark, 60, "opportunities after ingest")
+    assert stack.processes["scanner"].proc.pid == scanner_pid  # type: ignore[union-attr]
