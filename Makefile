@@ -14,7 +14,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/titan/cargo-target
 export ENGINE_BIN ?= $(CARGO_TARGET_DIR)/release/titan_server
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup up test test-python test-rust bench lint fmt clean
+.PHONY: help setup up test test-python test-rust bench bench-quick lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,8 +43,11 @@ test-rust:
 test-python:
 	$(UV) run pytest
 
-bench: setup ## run the benchmarks and write BENCHMARKS.md figures to bench/results/
-	$(UV) run python scripts/bench.py
+bench: setup ## run every benchmark (up to 20 min): BENCHMARKS.md and bench/results/latest.json
+	$(UV) run python bench/run.py
+
+bench-quick: setup ## a representative subset of the benchmarks, in a few minutes
+	$(UV) run python bench/run.py --quick
 
 lint: setup ## static checks: ruff, mypy, rustfmt, clippy
 	$(UV) run ruff check .

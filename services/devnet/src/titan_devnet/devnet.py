@@ -57,6 +57,7 @@ def start(
     manifest_path: Path = Path("run/devnet/manifest.json"),
     block_time: float = 0.0,
     show_progress: bool = False,
+    gas_limit: int = FLOW_GAS_LIMIT,
 ) -> RunningDevnet:
     """Start anvil on `port` with the scenario deployed; `block_time` 0 means automine."""
     started = time.perf_counter()
@@ -80,7 +81,7 @@ def start(
             _write_atomic(state_file, gzip.decompress(dump).decode())
             _write_atomic(cached_manifest, json.dumps(manifest))
         manifest = {**manifest, "rpc_url": anvil.rpc_url, "ws_url": anvil.ws_url}
-        chain.rpc("evm_setBlockGasLimit", hex(FLOW_GAS_LIMIT))
+        chain.rpc("evm_setBlockGasLimit", hex(gas_limit))
         chain.rpc("anvil_setNextBlockBaseFeePerGas", hex(START_BASE_FEE))
         if block_time > 0:
             chain.rpc("evm_setAutomine", False)

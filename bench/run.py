@@ -1,0 +1,136 @@
+"""`make bench`: measure Titan and its baselines in one run; write `bench/results/latest.json`
+and the measured sections of `BENCHMARKS.md`.
+
+Sections: pool math side by side (engine, Python reference, Uniswap SDKs, contracts), the
+engine over HTTP, and each service's own benchmark script when it is there. `--quick` runs a
+representative subset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results"
+# Each service's own benchmark: a script taking `--json OUT` (and `--quick`).
+SERVICE_BENCHES = {
+    "scanner": "services/scanner/bench/bench_scanner.py",
+}
+sys.path.insert(0, str(BENCH_DIR))
+
+import engine_http  # noqa: E402
+import pool_math  # noqa: E402
+import report  # noqa: E402
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    versions = {}
+    for name, argv in {"rustc": ["rustc", "--version"], "node": ["node", "--version"]}.items():
+        try:
+            versions[name] = subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            versions[name] = "absent"
+    versions["python"] = platform.python_version()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "kernel": platform.release(),
+        "versions": versions,
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def engine_criterion(cases_file: Path, quick: bool) -> dict[str, float]:
+    """The engine's criterion bench on the same cases: nanoseconds per operation (median)."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "services/engine-rs/target"))
+    argv = [
+        "cargo",
+        "bench",
+        "--locked",
+        "--manifest-path",
+        str(ROOT / "services/engine-rs/Cargo.toml"),
+        "--bench",
+        "pool_cases",
+        "--",
+    ]
+    if quick:
+        argv += ["--warm-up-time", "0.5", "--measurement-time", "1"]
+    env = {**os.environ, "TITAN_BENCH_CASES": str(cases_file.resolve())}
+    subprocess.run(argv, check=True, env=env, capture_output=True, text=True)
+    out = {}
+    for estimates in (target / "criterion").glob("pool_cases/*/new/estimates.json"):
+        out[estimates.parent.parent.name] = json.loads(estimates.read_text())["median"][
+            "point_estimate"
+        ]
+    return out
+
+
+def service_bench(name: str, script: Path, quick: bool) -> dict[str, Any]:
+    """A service's own benchmark script; it writes its figures to the file given by --json."""
+    out = RESULTS / f"{name}.json"
+    argv = [sys.executable, str(script), "--json", str(out), *(["--quick"] if quick else [])]
+    try:
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"{name}: {exc}"}
+    if done.returncode != 0 or not out.is_file():
+        return {"error": f"{name} exited {done.returncode}: {done.stderr.strip()[-500:]}"}
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "make bench-quick" if args.quick else "make bench",
+        "machine": machine(),
+    }
+    print("pool math: Python reference, Uniswap SDKs, contracts ...", flush=True)
+    results["pool_math"] = pool_math.run(RESULTS)
+    cases_file = Path(results["pool_math"]["cases_file"])
+    binary = Path(
+        os.environ.get("ENGINE_BIN", ROOT / "services/engine-rs/target/release/titan_server")
+    )
+    print("pool math: engine (criterion) ...", flush=True)
+    results["engine_criterion_ns"] = engine_criterion(cases_file, args.quick)
+    print("engine over HTTP (wrk) ...", flush=True)
+    results["engine_http"] = engine_http.run(
+        binary, cases_file, RESULTS, seconds=2 if args.quick else 5
+    )
+    for name, script in SERVICE_BENCHES.items():
+        if (ROOT / script).is_file():
+            print(f"{name} ...", flush=True)
+            results[name] = service_bench(name, ROOT / script, args.quick)
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    results["seconds"] = time.perf_counter() - started
+    results["figures"] = report.flat_figures(results)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1))
+    report.write(results, ROOT / "BENCHMARKS.md")
+    print(f"wrote bench/results/latest.json and BENCHMARKS.md in {results['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
