@@ -1,0 +1,241 @@
+//! The API in process (tower `oneshot`) and once over a real socket.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use titan_engine::{app, AppState, Config};
+use tower::ServiceExt;
+
+const POOL: &str = "0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f";
+const T0: &str = "0x0000000000000000000000000000000000000001";
+const T1: &str = "0x0000000000000000000000000000000000000002";
+
+fn v2_state(r0: &str, r1: &str) -> Value {
+    json!({"kind": "v2", "address": POOL, "dex": "uniswap_v2", "token0": T0, "token1": T1,
+           "reserve0": r0, "reserve1": r1, "fee_bps": 30})
+}
+
+fn v3_state() -> Value {
+    json!({"kind": "v3", "address": POOL, "dex": "uniswap_v3", "token0": T0, "token1": T1,
+           "fee": 3000, "tick_spacing": 60, "sqrt_price_x96": "79228162514264337593543950336",
+           "tick": 0, "liquidity": "1000000000000000000",
+           "ticks": [{"index": -600, "liquidity_net": "1000000000000000000"},
+                     {"index": 600, "liquidity_net": "-1000000000000000000"}]})
+}
+
+fn config() -> Config {
+    Config {
+        chain_rpc_urls: [(31337, "http://127.0.0.1:9".to_string())].into(),
+        rpc_timeout: std::time::Duration::from_millis(500),
+        max_batch: 3,
+        ..Config::default()
+    }
+}
+
+async fn send(method: &str, path: &str, body: Option<String>) -> (StatusCode, Value) {
+    let router = app(AppState::new(config()));
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(body.map(Body::from).unwrap_or_else(Body::empty))
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn post(path: &str, body: Value) -> (StatusCode, Value) {
+    send("POST", path, Some(body.to_string())).await
+}
+
+fn pool_body(state: Value, extra: Value) -> Value {
+    let mut b =
+        json!({"chain_id": 31337, "pool_address": POOL, "dex": "uniswap_v2", "state": state});
+    b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    b
+}
+
+#[tokio::test]
+async fn health_ready_metrics() {
+    assert_eq!(send("GET", "/health", None).await.0, StatusCode::OK);
+    assert_eq!(send("GET", "/ready", None).await.1["ready"], true);
+    assert_eq!(send("GET", "/api/metrics", None).await.0, StatusCode::OK);
+    let (status, body) = send("GET", "/nope", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn v2_quote_and_checksummed_address() {
+    let (status, body) =
+        post("/api/pool", pool_body(v2_state("1000000", "2000000"), json!({"amount_in": "1000"})))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["quote"]["amount_out"], "1992");
+    assert_eq!(body["pool"]["address"], "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f");
+    let (_, body) =
+        post("/api/pool", pool_body(v2_state("1000000", "2000000"), json!({"amount_out": "1992"})))
+            .await;
+    assert_eq!(body["quote"]["amount_in"], "1000");
+}
+
+#[tokio::test]
+async fn v3_quote_with_limit_partial_fill() {
+    let limit = "79030349367926598376800521322"; // tick -50
+    let (status, body) = post(
+        "/api/pool",
+        pool_body(
+            v3_state(),
+            json!({"amount_in": "1000000000000000000", "sqrt_price_limit_x96": limit}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["quote"]["sqrt_price_x96_after"], limit);
+    assert!(body["quote"]["tick_after"].is_i64());
+    assert!(body["quote"]["amount_in"].as_str().unwrap().len() < 19);
+}
+
+#[tokio::test]
+async fn error_cases() {
+    let cases = [
+        (pool_body(v2_state("1000", "1000"), json!({"amount_in": "0"})), 422, "insufficient_input_amount"),
+        (pool_body(v2_state("1000", "1000"), json!({"amount_out": "1000"})), 422, "insufficient_liquidity"),
+        (pool_body(v2_state("5192296858534827628530496329220096", "1"), json!({"amount_in": "1"})), 422, "reserve_overflow"),
+        (pool_body(v2_state("-1", "1"), json!({})), 422, "validation_failed"),
+        (pool_body(v2_state("1.5", "1"), json!({})), 422, "validation_failed"),
+        (pool_body(v2_state("0x10", "1"), json!({})), 422, "validation_failed"),
+        (pool_body(v2_state("115792089237316195423570985008687907853269984665640564039457584007913129639936", "1"), json!({})), 422, "validation_failed"),
+        (pool_body(v3_state(), json!({"amount_in": "0"})), 422, "zero_amount"),
+        (pool_body(v3_state(), json!({"amount_in": "10", "sqrt_price_limit_x96": "79228162514264337593543950337"})), 422, "invalid_price_limit"),
+        (pool_body(v3_state(), json!({"amount_in": "1000000000000000000000000"})), 422, "insufficient_tick_data"),
+        (json!({"chain_id": 31337, "pool_address": "0x12", "dex": "uniswap_v2"}), 422, "validation_failed"),
+        (json!({"chain_id": 31337, "pool_address": POOL, "dex": "pancake"}), 422, "validation_failed"),
+        (json!({"chain_id": 31337, "pool_address": POOL, "dex": "uniswap_v2"}), 502, "upstream_unavailable"),
+        (json!({"chain_id": 5, "pool_address": POOL, "dex": "uniswap_v2"}), 422, "unknown_chain"),
+    ];
+    for (body, status, code) in cases {
+        let (got, answer) = post("/api/pool", body.clone()).await;
+        assert_eq!(
+            (got.as_u16(), answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+    }
+    let mut unsorted = v3_state();
+    unsorted["ticks"] =
+        json!([{"index": 600, "liquidity_net": "1"}, {"index": -600, "liquidity_net": "1"}]);
+    let (got, answer) = post("/api/pool", pool_body(unsorted, json!({}))).await;
+    assert_eq!(got, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["details"]["field"], "state.ticks[1]");
+    let mut kind = v3_state();
+    kind["kind"] = json!("v4");
+    assert_eq!(
+        post("/api/pool", pool_body(kind, json!({}))).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (got, answer) = send("POST", "/api/pool", Some("{not json".into())).await;
+    assert_eq!(
+        (got, answer["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_json"))
+    );
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(2 << 20));
+    assert_eq!(send("POST", "/api/pool", Some(big)).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn routes_batch_one_bad_cycle_does_not_fail_it() {
+    let good = json!({"id": "a", "hops": [
+        {"pool": v2_state("1000000", "2000000"), "zero_for_one": true},
+        {"pool": v2_state("1900000", "1000000"), "zero_for_one": false}]});
+    let bad = json!({"id": "b", "hops": [{"pool": v2_state("0", "1"), "zero_for_one": true}], "amount_in": "5"});
+    let (status, body) = post("/api/routes/evaluate", json!({"cycles": [good, bad]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["id"], "a");
+    assert!(body["results"][0]["gross_profit"].as_str().unwrap().parse::<i64>().unwrap() > 0);
+    assert_eq!(body["results"][1]["error"]["code"], "insufficient_liquidity");
+    let too_many = json!({"cycles": [good, good, good, good]});
+    let (status, body) = post("/api/routes/evaluate", too_many).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("batch_too_large"))
+    );
+    let (status, body) =
+        post("/api/quote", json!({"hops": good["hops"], "amount_in": "1000"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["hops"][0]["amount_out"], "1992");
+}
+
+#[test]
+fn openapi_matches_committed_file() {
+    let generated = titan_engine::api::openapi::document();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(committed == generated, "openapi.json drifted: rerun with UPDATE_OPENAPI=1");
+}
+
+#[tokio::test]
+async fn real_socket_serves_and_shuts_down() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(titan_engine::run(listener, config(), async {
+        let _ = rx.await;
+    }));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(
+            b"GET /health HTTP/1.1\r\nhost: x\r\nx-request-id: abc\r\nconnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("x-request-id: abc"), "{answer}");
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[-0-9a-z_x.]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("kind".to_string()),
+                    Just("hops".to_string()),
+                    Just("state".to_string()),
+                    "[a-z_]{1,8}"
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn arbitrary_bodies_never_5xx(body in arb_json(), path in prop_oneof![Just("/api/pool"), Just("/api/quote"), Just("/api/routes/evaluate")]) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (status, _) = rt.block_on(post(path, body));
+        prop_assert!(!status.is_server_error());
+    }
+}
