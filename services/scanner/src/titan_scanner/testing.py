@@ -162,6 +162,16 @@ class FakeMl:
                     ],
                 },
             )
+        if request.url.path == "/api/rl/action/batch":
+            states = orjson.loads(request.content)["states"]
+            self.actions += len(states)
+            action = {
+                "execute": True,
+                "size_fraction": 1.0,
+                "gas_bid_multiplier": 1.2,
+                "source": "rl_agent",
+            }
+            return httpx.Response(200, json={"actions": [{"action": action} for _ in states]})
         self.actions += 1
         return httpx.Response(
             200,

@@ -161,6 +161,15 @@ class OpportunityRepository:
 
         await self._run(job)
 
+    async def save_many(self, opportunities: list[tuple[Opportunity, str]]) -> None:
+        """Several opportunities (with their cycle keys) in one transaction."""
+
+        def job(session: Session) -> None:
+            session.add_all([_to_row(opp, key) for opp, key in opportunities])
+            session.commit()
+
+        await self._run(job)
+
     async def set_verification(self, opportunity_id: str, verification: Verification) -> None:
         def job(session: Session) -> None:
             session.execute(

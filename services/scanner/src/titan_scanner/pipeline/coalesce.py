@@ -73,6 +73,12 @@ class BlockCoalescer:
         self._last_block[chosen] = block_number
         return chosen
 
+    def mark(self, ids: list[int], block_number: int) -> None:
+        """Record that `ids` are evaluated at `block_number` (a merged, newer batch)."""
+        for cycle_id in ids:
+            if cycle_id < len(self._last_block):
+                self._last_block[cycle_id] = max(int(self._last_block[cycle_id]), block_number)
+
     def release(self, ids: list[int], block_number: int) -> None:
         """Forget that `ids` were evaluated at `block_number` (the engine never answered)."""
         for cycle_id in ids:

@@ -31,11 +31,38 @@ def parse_action(body: dict[str, Any]) -> Action:
     )
 
 
+class BatchMlClient(MlClient):
+    """The shared ML client plus the batch form of `POST /api/rl/action` (one call a block)."""
+
+    async def rl_actions(self, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        body = await self._request("POST", "/api/rl/action/batch", {"states": states})
+        actions: list[dict[str, Any]] = body["actions"]
+        return actions
+
+
 class Policy:
     def __init__(self, ml: MlClient | None, available: Callable[[], bool] | None = None) -> None:
         self.ml = ml
         self._available = available or (lambda: True)
         self.failures = 0
+
+    async def actions(self, states: list[dict[str, Any]]) -> list[Action]:
+        """One action per state, in one request; the default for all when ML is unavailable."""
+        if not states:
+            return []
+        if self.ml is None or not self._available():
+            return [DEFAULT_ACTION] * len(states)
+        if not isinstance(self.ml, BatchMlClient):
+            return [await self.action(state) for state in states]
+        try:
+            answers = await self.ml.rl_actions(states)
+            if len(answers) != len(states):
+                raise ValueError(f"{len(answers)} actions for {len(states)} states")
+            return [parse_action(answer) for answer in answers]
+        except (ClientError, KeyError, ValueError, TypeError) as exc:
+            self.failures += 1
+            _log.warning("scanner.policy.action_failed", reason=str(exc)[:200])
+            return [DEFAULT_ACTION] * len(states)
 
     async def action(self, state: dict[str, Any]) -> Action:
         if self.ml is None or not self._available():

@@ -14,7 +14,7 @@ import asyncio
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -63,6 +63,28 @@ class ScannerConfig:
     recent_limit: int = 500
 
 
+def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
+    """One batch for both, priced at the newer block's end state. An older cycle through a
+    pool the newer block changed was screened again there: it is in the newer batch or no
+    longer passes. The others' pools did not change, so their older states are still exact."""
+    seen = {c.id for c in newer.cycles}
+    cycles = newer.cycles + [
+        c
+        for c in older.cycles
+        if c.id not in seen and not any(pool in newer.changed for pool in c.pools)
+    ]
+    arrivals = [t for t in (older.received_at, newer.received_at) if t is not None]
+    return BlockJob(
+        newer.block_number,
+        cycles,
+        {**older.wire, **newer.wire},
+        {**older.converters, **newer.converters},
+        min(arrivals) if arrivals else None,
+        older.captured_at,
+        older.changed | newer.changed,
+    )
+
+
 @dataclass(slots=True)
 class BlockJob:
     block_number: int
@@ -71,6 +93,7 @@ class BlockJob:
     converters: dict[str, PoolState]
     received_at: float | None
     captured_at: float
+    changed: set[str] = field(default_factory=set)  # pools whose state changed in the block
 
 
 class Scanner:
@@ -107,6 +130,9 @@ class Scanner:
         self._verifications: asyncio.Queue[Opportunity] = asyncio.Queue(10_000)
         self._timer: asyncio.TimerHandle | None = None
         self.evaluations_by_block: dict[int, int] = {}
+        self._prefetched = 0  # the newest block whose gas quote was asked for
+        self._gas_tasks: dict[int, asyncio.Future[Any]] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- state stage ----------------------------------------------------------------------
 
@@ -130,6 +156,13 @@ class Scanner:
         # state (a snapshot's pools carry the block of their last event, often older).
         self.coalescer.add(pool.address, self.store.head_block, update.received_at)
         self._arm_timer()
+        if self.store.head_block > self._prefetched:
+            self._prefetched = self.store.head_block
+            self._gas_tasks[self._prefetched] = asyncio.ensure_future(
+                self.gas.for_block(self._prefetched)
+            )
+            for old in [b for b in self._gas_tasks if b < self._prefetched - 8]:
+                self._gas_tasks.pop(old)
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
@@ -175,6 +208,7 @@ class Scanner:
                 self._converters({c.base_token for c in cycles}),
                 pending.received_at,
                 time.time(),
+                set(pending.pools),
             )
         )
 
@@ -196,6 +230,9 @@ class Scanner:
     async def run_decisions(self) -> None:
         while True:
             job = await self._jobs.get()
+            while not self._jobs.empty():  # behind: fold older batches into the newest
+                job = merge_jobs(job, self._jobs.get_nowait())
+                self.coalescer.mark([c.id for c in job.cycles], job.block_number)
             try:
                 await self.process(job)
             except Exception:
@@ -209,7 +246,7 @@ class Scanner:
         if len(self.evaluations_by_block) > 512:
             del self.evaluations_by_block[min(self.evaluations_by_block)]
         started = time.perf_counter()
-        gas_task = asyncio.ensure_future(self.gas.for_block(block))
+        gas_task = self._gas_tasks.get(block) or asyncio.ensure_future(self.gas.for_block(block))
         try:
             answers = await engine_api.evaluate(
                 self.engine, job.cycles, job.wire.__getitem__, self.config.batch_max
@@ -219,7 +256,6 @@ class Scanner:
             self.metrics.engine_errors.inc()
             if self.health["engine"].mark(False, str(exc)[:200]):
                 _log.error("scanner.engine.lost", reason=str(exc)[:200])
-            gas_task.cancel()
             self.coalescer.release([c.id for c in job.cycles], block)
             self.evaluations_by_block[block] -= n
             return []
@@ -251,7 +287,7 @@ class Scanner:
                 else:
                     drafts.append(d)
         decided = time.perf_counter()
-        actions = await asyncio.gather(*(self.policy.action(policy_state(d, gas)) for d in drafts))
+        actions = await self.policy.actions([policy_state(d, gas) for d in drafts])
         self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
         return await self._publish(job, drafts, list(actions), ctx)
 
@@ -276,21 +312,25 @@ class Scanner:
                 self.stats.latencies_ms.append(latency_ms)
                 self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
             published.append((opp, d.cycle.key))
-        started = time.perf_counter()
-        for opp, key in published:
-            await self._save(opp, key)
-            if opp.verification.status == "pending":
-                self._queue_verification(opp)
-        self.metrics.stage_seconds.labels("history").observe(time.perf_counter() - started)
+        if published:
+            task = asyncio.create_task(self._store_and_verify(published))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return [opp for opp, _ in published]
 
-    async def _save(self, opp: Opportunity, cycle_key: str) -> None:
+    async def _store_and_verify(self, published: list[tuple[Opportunity, str]]) -> None:
+        """History first (one thread, in order), then the proof: off the publication path."""
+        started = time.perf_counter()
         try:
-            await self.repository.save(opp, cycle_key)
+            await self.repository.save_many(published)
             self.health["database"].mark(True)
         except Exception as exc:
             self.health["database"].mark(False, str(exc)[:200])
-            _log.error("scanner.history.save_failed", id=opp.id, reason=str(exc)[:200])
+            _log.error("scanner.history.save_failed", reason=str(exc)[:200])
+        self.metrics.stage_seconds.labels("history").observe(time.perf_counter() - started)
+        for opp, _ in published:
+            if opp.verification.status == "pending":
+                self._queue_verification(opp)
 
     # -- verification ---------------------------------------------------------------------
 
