@@ -1,0 +1,1 @@
+"""HTTP routes only: validation in, domain calls, JSON out."""

@@ -1,0 +1,1 @@
+"""Gas forecasts: fee history in, base fee per horizon with quantiles out."""

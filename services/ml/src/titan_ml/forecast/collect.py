@@ -1,0 +1,163 @@
+"""Fee history from a connected chain: `eth_feeHistory` over JSON-RPC, live or into a file.
+
+`FeeHistorySource` serves forecasts (the last blocks, cached for a short TTL); `collect_to_file`
+gathers many blocks, 1024 per call as nodes allow, into a CSV that training reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from titan_ml.forecast.history import FeeHistory
+
+REWARD_PERCENTILES = (50.0, 90.0)
+MAX_BLOCKS_PER_CALL = 1024
+
+
+class RpcError(Exception):
+    """The node is unreachable, too slow, or answered with an error."""
+
+
+async def fee_history(
+    client: httpx.AsyncClient, url: str, blocks: int, newest: str | int = "latest"
+) -> FeeHistory:
+    newest_param = newest if isinstance(newest, str) else hex(newest)
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "eth_feeHistory",
+        "params": [hex(blocks), newest_param, list(REWARD_PERCENTILES)],
+    }
+    try:
+        response = await client.post(url, json=body)
+        payload: dict[str, Any] = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise RpcError(f"eth_feeHistory at {url}: {type(exc).__name__}") from exc
+    if "error" in payload or "result" not in payload:
+        raise RpcError(f"eth_feeHistory at {url}: {payload.get('error')}")
+    return parse_fee_history(payload["result"])
+
+
+def parse_fee_history(result: dict[str, Any]) -> FeeHistory:
+    """An `eth_feeHistory` result (hex quantities) as a FeeHistory."""
+    base = np.array([float(int(v, 16)) for v in result["baseFeePerGas"]])
+    ratio = np.array([float(v) for v in result["gasUsedRatio"]])
+    reward = None
+    if result.get("reward"):
+        reward = np.array([[float(int(v, 16)) for v in row] for row in result["reward"]])
+    return FeeHistory(
+        int(result["oldestBlock"], 16),
+        base,
+        ratio,
+        None,
+        reward,
+        REWARD_PERCENTILES if reward is not None else (),
+    )
+
+
+class FeeHistorySource:
+    """The chain's recent fee history, asked again only after `ttl` seconds."""
+
+    def __init__(
+        self,
+        url: str,
+        blocks: int,
+        ttl: float,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url, self.blocks, self.ttl = url, blocks, ttl
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)), transport=transport
+        )
+        self._cached: tuple[float, FeeHistory] | None = None
+
+    async def latest(self) -> FeeHistory:
+        now = time.monotonic()
+        if self._cached is not None and now - self._cached[0] < self.ttl:
+            return self._cached[1]
+        history = await fee_history(self._client, self.url, self.blocks)
+        self._cached = (now, history)
+        return history
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+async def collect_to_file(
+    url: str, blocks: int, out: Path, progress: bool = False, rpc_timeout: float = 10.0
+) -> int:
+    """The last `blocks` blocks' fee history into `out` (CSV); returns the blocks written."""
+    async with httpx.AsyncClient(timeout=rpc_timeout) as client:
+        head = await fee_history(client, url, 1)
+        newest = head.last_block
+        oldest = max(0, newest - blocks + 1)
+        parts: list[FeeHistory] = []
+        bar = _bar(progress, newest - oldest + 1)
+        end = newest
+        while end >= oldest:
+            count = min(MAX_BLOCKS_PER_CALL, end - oldest + 1)
+            parts.append(await fee_history(client, url, count, end))
+            end -= count
+            if bar is not None:
+                bar.update(count)
+        if bar is not None:
+            bar.close()
+    parts.reverse()
+    _write(out, parts)
+    return sum(p.blocks for p in parts)
+
+
+def _bar(enabled: bool, total: int) -> _RichBar | None:
+    return _RichBar(total) if enabled else None
+
+
+class _RichBar:
+    def __init__(self, total: int) -> None:
+        from rich.progress import Progress
+
+        self._progress = Progress()
+        self._progress.start()
+        self._task = self._progress.add_task("eth_feeHistory", total=total)
+
+    def update(self, n: int) -> None:
+        self._progress.advance(self._task, n)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def _write(out: Path, parts: list[FeeHistory]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    percentiles = parts[0].reward_percentiles
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "block_number",
+                "base_fee_wei",
+                "gas_used_ratio",
+                *(f"reward_p{p:g}" for p in percentiles),
+            ]
+        )
+        for part in parts:
+            for i in range(part.blocks):
+                rewards = [] if part.reward is None else [int(v) for v in part.reward[i]]
+                writer.writerow(
+                    [
+                        part.oldest_block + i,
+                        int(part.base_fee[i]),
+                        repr(float(part.gas_used_ratio[i])),
+                        *rewards,
+                    ]
+                )
+        last = parts[-1]
+        writer.writerow(
+            [last.last_block + 1, int(last.base_fee[-1]), "", *("" for _ in percentiles)]
+        )

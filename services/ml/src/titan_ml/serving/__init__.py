@@ -1,0 +1,1 @@
+"""What the running service holds: the loaded models and the training jobs."""

@@ -1,0 +1,60 @@
+"""Answering an RL action request: the state's buckets, the greedy action and its Q-values.
+
+Without an agent, the threshold rule answers (execute at full size and a 1.0 bid when the
+gross profit clears the gas), labelled `threshold_rule`.
+"""
+
+from __future__ import annotations
+
+from titan_common.errors import InvalidInputError
+from titan_ml.api.schemas import ActionOut, RlActionResponse, RlStateIn
+from titan_ml.rl.env import GAS_UNITS
+from titan_ml.rl.state import ACTIONS, discretise
+from titan_ml.rl.train import EXECUTE_FULL
+from titan_ml.serving.registry import ModelRegistry
+
+
+def _gas_and_gross(state: RlStateIn) -> tuple[float, float]:
+    if state.gas_cost is not None:
+        gas = float(state.gas_cost)
+    elif state.gas_price_wei is not None:
+        gas = float(state.gas_price_wei) * GAS_UNITS
+    else:
+        raise InvalidInputError(
+            "state needs gas_cost or gas_price_wei",
+            {"fields": ["gas_cost", "gas_price_wei"]},
+            code="invalid_state",
+        )
+    if state.gross_profit is not None:
+        gross = float(state.gross_profit)
+    else:
+        gross = state.spread_bps * float(state.amount_in) / 1e4
+    return gas, gross
+
+
+def decide(registry: ModelRegistry, state: RlStateIn) -> RlActionResponse:
+    gas, gross = _gas_and_gross(state)
+    size = float(state.amount_in) / 10**state.base_token_decimals
+    buckets = discretise(state.spread_bps, size, gas, gross, state.recent_success)
+    agent = registry.current.agent
+    if agent is None:
+        index = EXECUTE_FULL if gross > gas else 0
+        q_values: dict[str, float] = {}
+        source, seen = "threshold_rule", False
+    else:
+        index = agent.greedy(buckets)
+        q_values = {a.name: float(v) for a, v in zip(ACTIONS, agent.q_values(buckets), strict=True)}
+        source, seen = "rl_agent", bool(agent.visits[buckets].any())
+    action = ACTIONS[index]
+    return RlActionResponse(
+        action=ActionOut(
+            execute=action.execute,
+            size_fraction=action.size_fraction,
+            gas_bid_multiplier=action.gas_bid_multiplier,
+            source=source,
+        ),
+        action_name=action.name,
+        q_values=q_values,
+        state=list(buckets),
+        seen_state=seen,
+    )

@@ -1,0 +1,1 @@
+"""The training run: data in, model files and their measured evaluation out."""

@@ -1,0 +1,206 @@
+"""One training run: fee history and pool replay in, every model file and metric out.
+
+Files written under `data_dir`: models/forecaster_{xgb,gb,scaler}.pkl,
+models/forecaster_metadata.json, models/forecast_vs_actual.png, q_table.json,
+rl_metrics.json, training_data.csv. Each file is written to a temporary name and renamed, so
+a running service never loads half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata as pkg_metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+from titan_ml.forecast.features import FEATURE_NAMES, anchor_range, feature_matrix, targets
+from titan_ml.forecast.history import FeeHistory, load_base_fee_csv, synthetic
+from titan_ml.forecast.model import GB_FILE, METADATA_FILE, SCALER_FILE, XGB_FILE
+from titan_ml.forecast.train import FitResult, fit_forecaster
+from titan_ml.rl.env import ArbitrageEnv
+from titan_ml.rl.market import find_opportunities, load_events
+from titan_ml.rl.train import evaluate_policies, split, train_agent
+from titan_ml.settings import MlSettings
+from titan_ml.training.plot import plot_forecasts
+
+Q_TABLE_FILE = "q_table.json"
+RL_METRICS_FILE = "rl_metrics.json"
+TRAINING_DATA_FILE = "training_data.csv"
+PLOT_FILE = "forecast_vs_actual.png"
+EVAL_EPISODES = 300
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    samples: int | None = None  # the last N blocks of fee history; None: all
+    episodes: int = 400
+    synthetic: bool = False
+    history_file: Path | None = None  # default: the shipped base-fee file
+
+
+class Progress:
+    """What a run reports as it goes: phases with a number of steps."""
+
+    def phase(self, name: str, total: int) -> None: ...
+    def advance(self, label: str = "") -> None: ...
+
+
+def _versions() -> dict[str, str]:
+    names = ("xgboost-cpu", "scikit-learn", "numpy", "joblib")
+    out = {"python": platform.python_version()}
+    for n in names:
+        try:
+            out[n] = pkg_metadata.version(n)
+        except pkg_metadata.PackageNotFoundError:
+            out[n] = "unknown"
+    return out
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    tmp.replace(path)
+
+
+def load_history(settings: MlSettings, options: TrainOptions) -> tuple[FeeHistory, str]:
+    if options.synthetic:
+        return synthetic(options.samples or 14_000, seed=settings.ml_seed), "synthetic"
+    path = options.history_file or settings.base_fee_file
+    history = load_base_fee_csv(path)
+    if options.samples:
+        history = history.tail(options.samples)
+    return history, path.name
+
+
+def train_all(
+    settings: MlSettings, options: TrainOptions, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Train both models, write every file, return a summary."""
+    progress = progress or Progress()
+    started = time.perf_counter()
+    data_dir, models_dir = settings.ml_data_dir, settings.models_dir
+    models_dir.mkdir(parents=True, exist_ok=True)
+    history, source = load_history(settings, options)
+    progress.phase("forecaster", 2 * (settings.ml_max_horizon - 1))
+    fit = fit_forecaster(
+        history,
+        settings.ml_max_horizon,
+        settings.ml_seed,
+        step=lambda label: progress.advance(label),
+    )
+    forecast_seconds = time.perf_counter() - started
+    _write_training_data(data_dir / TRAINING_DATA_FILE, history, settings.ml_max_horizon)
+    metadata = _metadata(settings, options, history, source, fit, forecast_seconds)
+    _atomic_write(models_dir / XGB_FILE, lambda p: joblib.dump(fit.xgb, p))
+    _atomic_write(models_dir / GB_FILE, lambda p: joblib.dump(fit.gb, p))
+    _atomic_write(models_dir / SCALER_FILE, lambda p: joblib.dump(fit.scaler, p))
+    _atomic_write(models_dir / PLOT_FILE, lambda p: plot_forecasts(fit, p))
+    rl = _train_rl(settings, options, history, progress)
+    metadata["training_seconds"] = round(time.perf_counter() - started, 2)
+    _atomic_write(
+        models_dir / METADATA_FILE, lambda p: p.write_text(json.dumps(metadata, indent=1))
+    )
+    return {"forecaster": metadata, "rl": rl, "seconds": metadata["training_seconds"]}
+
+
+def _metadata(
+    settings: MlSettings,
+    options: TrainOptions,
+    history: FeeHistory,
+    source: str,
+    fit: FitResult,
+    seconds: float,
+) -> dict[str, Any]:
+    return {
+        "model": "xgboost+gradient_boosting",
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "synthetic": options.synthetic,
+        "source": source,
+        "data_span": {
+            "first_block": history.oldest_block,
+            "last_block": history.last_block,
+            "blocks": history.blocks,
+        },
+        "splits": fit.spans,
+        "max_horizon": settings.ml_max_horizon,
+        "target": "log(base fee at t+h / base fee at t+1); horizon 1 is the EIP-1559 rule",
+        "features": list(FEATURE_NAMES),
+        "ensemble": fit.ensemble,
+        "evaluation": fit.evaluation,
+        "versions": _versions(),
+        "forecaster_seconds": round(seconds, 2),
+        "plot": PLOT_FILE,
+    }
+
+
+def _write_training_data(path: Path, history: FeeHistory, max_horizon: int) -> None:
+    anchors = anchor_range(history, max_horizon)
+    x = feature_matrix(history, anchors, now=0.0)
+    ys = [targets(history, anchors, h) for h in range(2, max_horizon + 1)]
+    blocks = history.oldest_block + anchors
+    header = [
+        "block_number",
+        "base_fee_wei",
+        "next_base_fee_wei",
+        *FEATURE_NAMES,
+        *(f"target_log_ratio_h{h}" for h in range(2, max_horizon + 1)),
+    ]
+    table = np.column_stack(
+        [blocks, history.base_fee[anchors], history.base_fee[anchors + 1], x, *ys]
+    )
+
+    def write(p: Path) -> None:
+        np.savetxt(p, table, delimiter=",", header=",".join(header), comments="", fmt="%.10g")
+
+    _atomic_write(path, write)
+
+
+def _train_rl(
+    settings: MlSettings, options: TrainOptions, history: FeeHistory, progress: Progress
+) -> dict[str, Any]:
+    events = load_events(settings.pool_files)
+    opportunities = find_opportunities(events)
+    first = events[0].block_number
+    # The pool day has no base fees: the base-fee series, aligned block by block from its start.
+    fees = {
+        o.block_number: float(history.base_fee[(o.block_number - first) % len(history.base_fee)])
+        for o in opportunities
+    }
+    train_ops, test_ops = split(opportunities)
+    progress.phase("q-learning", options.episodes)
+    agent, rewards = train_agent(
+        ArbitrageEnv(train_ops, fees), options.episodes, settings.ml_seed, step=progress.advance
+    )
+    evaluation = evaluate_policies(
+        ArbitrageEnv(test_ops, fees), agent, EVAL_EPISODES, settings.ml_seed + 1
+    )
+    metrics = {
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "synthetic_landing_model": True,
+        "opportunities": {
+            "total": len(opportunities),
+            "train": len(train_ops),
+            "held_out": len(test_ops),
+            "train_blocks": [train_ops[0].block_number, train_ops[-1].block_number],
+            "held_out_blocks": [test_ops[0].block_number, test_ops[-1].block_number],
+        },
+        "episodes": options.episodes,
+        "training_reward_last_50_mean_eth": round(float(np.mean(rewards[-50:])), 6),
+        "evaluation": evaluation,
+        "base_fee_source": "may_2023 base-fee series aligned by block offset",
+    }
+    _atomic_write(settings.ml_data_dir / Q_TABLE_FILE, agent.save)
+    _atomic_write(
+        settings.ml_data_dir / RL_METRICS_FILE,
+        lambda p: p.write_text(json.dumps(metrics, indent=1)),
+    )
+    return metrics

@@ -1,0 +1,74 @@
+"""A training run on a slice of the real data: files, measured quality, models that load."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from titan_ml.forecast.history import load_base_fee_csv
+from titan_ml.forecast.model import GB_FILE, METADATA_FILE, SCALER_FILE, XGB_FILE, MarketForecaster
+from titan_ml.rl.agent import QLearningAgent
+from titan_ml.training.pipeline import (
+    PLOT_FILE,
+    Q_TABLE_FILE,
+    RL_METRICS_FILE,
+    TRAINING_DATA_FILE,
+)
+
+
+def test_training_writes_every_file_small(trained: dict[str, Any]) -> None:
+    data = trained["data_dir"]
+    for name in (XGB_FILE, GB_FILE, SCALER_FILE, METADATA_FILE, PLOT_FILE):
+        path = data / "models" / name
+        assert path.is_file(), name
+        assert path.stat().st_size <= 5 * 2**20, name
+    for name in (Q_TABLE_FILE, RL_METRICS_FILE, TRAINING_DATA_FILE):
+        assert (data / name).is_file(), name
+    assert (data / "models" / PLOT_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_metadata_names_real_data_span_and_versions(trained: dict[str, Any]) -> None:
+    meta = json.loads((trained["data_dir"] / "models" / METADATA_FILE).read_text())
+    assert meta["synthetic"] is False
+    assert meta["source"] == "may_2023_pepe_crisis_data.csv"
+    assert meta["data_span"]["blocks"] == 6000
+    assert meta["splits"]["train"]["last_block"] < meta["splits"]["test"]["first_block"]
+    assert set(meta["versions"]) >= {"xgboost-cpu", "scikit-learn", "numpy"}
+    assert set(meta["evaluation"]["horizons"]) == {"1", "2", "3", "4", "5"}
+
+
+def test_forecaster_beats_last_value_from_two_blocks(trained: dict[str, Any]) -> None:
+    horizons = trained["summary"]["forecaster"]["evaluation"]["horizons"]
+    for h in ("2", "3", "4", "5"):
+        row = horizons[h]
+        print(
+            f"h={h} MAE gwei model {row['model']['mae']:.3f} last_value "
+            f"{row['last_value']['mae']:.3f} eip1559 {row['eip1559']['mae']:.3f} "
+            f"moving_average {row['moving_average']['mae']:.3f}"
+        )
+        assert row["model"]["mae"] < row["last_value"]["mae"]
+        assert row["model"]["mae"] < row["moving_average"]["mae"]
+    assert horizons["1"]["model"]["mae"] == horizons["1"]["eip1559"]["mae"]
+
+
+def test_agent_is_at_least_the_best_fixed_policy(trained: dict[str, Any]) -> None:
+    evaluation = trained["summary"]["rl"]["evaluation"]
+    policies = evaluation["policies"]
+    for name, row in policies.items():
+        print(f"{name}: mean {row['mean_reward_eth']:.4f} ETH, std {row['std_reward_eth']:.4f}")
+    best = policies[evaluation["best_fixed_policy"]]["mean_reward_eth"]
+    assert policies["agent_greedy"]["mean_reward_eth"] >= best
+
+
+def test_trained_models_load_and_answer(trained: dict[str, Any], settings_factory: Any) -> None:
+    settings = settings_factory(ml_data_dir=trained["data_dir"])
+    forecaster = MarketForecaster.load(settings.models_dir)
+    history = load_base_fee_csv(settings.base_fee_file).tail(64)
+    rows = forecaster.predict(history, [1, 2, 3, 4, 5])
+    assert [r.horizon for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[0].base_fee_wei == int(history.base_fee[-1])
+    for r in rows[1:]:
+        assert r.model == "ensemble"
+        assert r.quantiles["p10"] <= r.base_fee_wei <= r.quantiles["p90"] * 1.001
+    agent = QLearningAgent.load(settings.ml_data_dir / Q_TABLE_FILE)
+    assert agent.q.shape[-1] == 10
