@@ -109,6 +109,12 @@ class MlClient(ServiceClient):
         result: dict[str, Any] = await self._request("POST", "/api/rl/action", state)
         return result
 
+    async def rl_actions(self, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The batch form: one request for many states, answers in the same order."""
+        body = await self._request("POST", "/api/rl/action/batch", {"states": states})
+        actions: list[dict[str, Any]] = body["actions"]
+        return actions
+
 
 class IngestClient(ServiceClient):
     service = "ingest"

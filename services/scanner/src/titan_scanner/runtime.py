@@ -16,7 +16,6 @@ from titan_scanner.history import OpportunityRepository
 from titan_scanner.manifest import contract, load_manifest, resolve_token
 from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
-from titan_scanner.pipeline.policy import BatchMlClient
 from titan_scanner.pipeline.scanner import Scanner, ScannerConfig
 from titan_scanner.pipeline.source import IngestSource
 from titan_scanner.pricing.forecast import GasForecaster
@@ -138,7 +137,7 @@ def build_runtime(
     ml = None
     if settings.enable_ml_models:
         health.add("ml", required=False)
-        ml = BatchMlClient(
+        ml = MlClient(
             settings.ml_url, timeout=settings.scanner_ml_timeout, transport=transports.get("ml")
         )
     chain = None

@@ -31,15 +31,6 @@ def parse_action(body: dict[str, Any]) -> Action:
     )
 
 
-class BatchMlClient(MlClient):
-    """The shared ML client plus the batch form of `POST /api/rl/action` (one call a block)."""
-
-    async def rl_actions(self, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        body = await self._request("POST", "/api/rl/action/batch", {"states": states})
-        actions: list[dict[str, Any]] = body["actions"]
-        return actions
-
-
 class Policy:
     def __init__(self, ml: MlClient | None, available: Callable[[], bool] | None = None) -> None:
         self.ml = ml
@@ -52,8 +43,6 @@ class Policy:
             return []
         if self.ml is None or not self._available():
             return [DEFAULT_ACTION] * len(states)
-        if not isinstance(self.ml, BatchMlClient):
-            return [await self.action(state) for state in states]
         try:
             answers = await self.ml.rl_actions(states)
             if len(answers) != len(states):
