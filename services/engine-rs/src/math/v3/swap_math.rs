@@ -21,6 +21,8 @@ pub struct SwapStep {
 }
 
 /// computeSwapStep: `amount_remaining >= 0` exact input, `< 0` exact output.
+// the conditions are kept as SwapMath.sol writes them
+#[allow(clippy::nonminimal_bool)]
 pub fn compute_swap_step(
     sqrt_ratio_current_x96: U256,
     sqrt_ratio_target_x96: U256,
