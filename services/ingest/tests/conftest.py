@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,6 +30,16 @@ async def _serve(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their settings themselves and never inherit a developer's environment."""
+    prefixes = ("INGEST_", "CHAIN_", "DEVNET_", "TITAN_", "USE_", "REAL_DATA_", "LOG_")
+    for name in list(os.environ):
+        if name.startswith(prefixes):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TITAN_CONFIG_FILE", os.devnull)
 
 
 @pytest.fixture
@@ -95,13 +106,15 @@ class TcpProxy:
         self.refusing = False
 
     async def close(self) -> None:
-        self.cut()
         if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+            self.server.close()  # stop accepting first: clients may keep retrying
+        self.cut()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.server.wait_closed(), 2)
 
 
 @pytest.fixture

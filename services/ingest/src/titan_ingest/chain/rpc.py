@@ -1,7 +1,10 @@
 """JSON-RPC over HTTP with failover between a chain's endpoints, and batch requests.
 
-Built on web3.py's `AsyncHTTPProvider` (raw responses: ingest decodes what it reads itself).
-A transport failure or timeout moves to the next endpoint and retries; an error answered by
+Built on web3.py's `AsyncHTTPProvider` for encoding requests and matching batch answers (raw
+responses: ingest decodes what it reads itself), over our own httpx client: web3.py's session
+manager takes a process-wide threading lock through a thread pool on every request, which
+costs a thread hop per call and deadlocks when synchronous web3 code in the same thread holds
+it. A transport failure or timeout moves to the next endpoint and retries; an error answered by
 the node (`RpcError`) is the caller's to handle. When every endpoint fails, `RpcUnavailable`.
 """
 
@@ -10,12 +13,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-import aiohttp
+import httpx
 import structlog
 from web3 import AsyncWeb3
+from web3._utils.batching import sort_batch_response_by_response_ids
 from web3.providers.rpc import AsyncHTTPProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from titan_ingest.chain.abi import MalformedLogError, to_hash, to_int
 
@@ -60,7 +65,45 @@ class Header:
             raise MalformedLogError(f"block without {exc}") from exc
 
 
-_TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError)
+_TRANSPORT_ERRORS = (
+    httpx.TransportError,
+    httpx.HTTPStatusError,
+    asyncio.TimeoutError,
+    OSError,
+    ValueError,
+)
+
+
+class _HttpProvider(AsyncHTTPProvider):
+    """web3.py's HTTP provider with the transport replaced by one long-lived httpx client."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        super().__init__(url, exception_retry_configuration=None)
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            headers={"Content-Type": "application/json"},
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        )
+
+    async def _post(self, request_data: bytes) -> bytes:
+        response = await self._client.post(str(self.endpoint_uri), content=request_data)
+        response.raise_for_status()
+        return response.content
+
+    async def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
+        return await self._post(request_data)
+
+    async def make_batch_request(
+        self, batch_requests: list[tuple[RPCEndpoint, Any]]
+    ) -> list[RPCResponse] | RPCResponse:
+        raw = await self._post(self.encode_batch_rpc_request(batch_requests))
+        response = self.decode_rpc_response(raw)
+        if not isinstance(response, list):
+            return response  # one error object for the whole batch
+        return cast(list[RPCResponse], sort_batch_response_by_response_ids(response))
+
+    async def disconnect(self) -> None:
+        await self._client.aclose()
 
 
 class RpcClient:
@@ -76,11 +119,7 @@ class RpcClient:
         self.urls = list(urls)
         self.batch_size = batch_size
         self._semaphore = asyncio.Semaphore(concurrency)
-        kwargs = {"timeout": aiohttp.ClientTimeout(total=timeout)}
-        self._providers = [
-            AsyncHTTPProvider(url, request_kwargs=kwargs, exception_retry_configuration=None)
-            for url in self.urls
-        ]
+        self._providers = [_HttpProvider(url, timeout) for url in self.urls]
         self.w3 = [AsyncWeb3(p) for p in self._providers]
         self._current = 0
         self.failovers = 0
@@ -116,7 +155,7 @@ class RpcClient:
         raise RpcUnavailable(f"no RPC endpoint answered ({type(last).__name__}: {last})")
 
     async def request(self, method: str, params: Any) -> Any:
-        async def attempt(provider: AsyncHTTPProvider) -> Any:
+        async def attempt(provider: _HttpProvider) -> Any:
             return await provider.make_request(method, params)
 
         response = await self._send(attempt)
@@ -136,7 +175,7 @@ class RpcClient:
     async def _batch_chunk(
         self, calls: Sequence[Call], on_chunk: Callable[[int], None] | None
     ) -> list[Any]:
-        async def attempt(provider: AsyncHTTPProvider) -> Any:
+        async def attempt(provider: _HttpProvider) -> Any:
             return await provider.make_batch_request(list(calls))  # type: ignore[arg-type]
 
         async with self._semaphore:

@@ -37,7 +37,9 @@ _V3 = keccak(text="v3State(address,int256,int256)")[:4]
 _V3_TYPES = ("uint160", "int24", "uint128", "uint24", "int24", "int24[]", "uint128[]", "int128[]")
 
 V2_CHUNK = 400  # pairs per call
-WORD_CHUNK = 1024  # bitmap words per call (well under the call's gas)
+WORD_CHUNK = 512  # bitmap words per call: ~1.5M gas, plus ~11k per initialized tick
+# Above small devnet block gas limits; at geth's default RPC gas cap (50M).
+CALL_GAS = hex(50_000_000)
 
 
 class HelperSnapshotReader:
@@ -50,7 +52,7 @@ class HelperSnapshotReader:
         return (
             "eth_call",
             [
-                {"to": HELPER_ADDRESS, "data": "0x" + data.hex()},
+                {"to": HELPER_ADDRESS, "data": "0x" + data.hex(), "gas": CALL_GAS},
                 tag,
                 {HELPER_ADDRESS: {"code": RUNTIME}},
             ],

@@ -84,6 +84,7 @@ class IngestPipeline:
         )
         self.sequencer = Sequencer(self.store, self.backfill, self.stats, self.publish)
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self.started_at: float | None = None
 
     # -- the stages' output
@@ -101,12 +102,15 @@ class IngestPipeline:
             self._task = asyncio.create_task(self._run(), name="ingest-pipeline")
 
     async def stop(self) -> None:
+        """Stop the sync and close the connections; idempotent."""
         if self._task is not None:
-            self._task.cancel()
+            task, self._task = self._task, None
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.rpc.close()
+                await task
+        if not self._closed:
+            self._closed = True
+            await self.rpc.close()
 
     async def wait_synced(self) -> None:
         await self.sequencer.synced.wait()

@@ -1,0 +1,265 @@
+"""The devnet for ingest's chain tests: the session's `devnet` fixture (titan_devnet.testing)
+when loaded, else one started here for the session. `chain` wraps either with what the tests
+need: mining, snapshots/reverts, market-flow steps and V3 liquidity changes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+from web3.logs import DISCARD
+
+from titan_devnet.chain import Chain
+from titan_devnet.flow import MarketFlow
+from titan_ingest.chain.config import ChainConfig, PoolMeta
+from titan_ingest.chain.rpc import RpcClient
+from titan_ingest.settings import IngestSettings
+from titan_ingest.snapshot.reader import SnapshotReader
+from titan_ingest.state.pools import PoolEntry
+from titan_ingest.sync.pipeline import IngestPipeline
+
+FAR_FUTURE = 2**40
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class DevChain:
+    def __init__(self, w3: Web3, manifest: dict[str, Any], rpc_url: str, ws_url: str) -> None:
+        self.w3 = w3
+        self.manifest = manifest
+        self.rpc_url = rpc_url
+        self.ws_url = ws_url
+        self.chain = Chain(w3)
+        self.flow = MarketFlow(w3, manifest, seed=7)
+        self.npm = self.chain.contract(
+            "NonfungiblePositionManager", manifest["contracts"]["v3_position_manager"]
+        )
+        self.deployer = manifest["deployer"]
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        return self.chain.rpc(method, *params)
+
+    @property
+    def head(self) -> int:
+        return int(self.w3.eth.block_number)
+
+    def mine(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            self.rpc("evm_mine")
+
+    def mine_pending(self) -> None:
+        """Mine until no transaction waits (a busy block may not hold them all)."""
+        for _ in range(50):
+            status = self.rpc("txpool_status")
+            if int(status["pending"], 16) == 0:
+                return
+            self.rpc("evm_mine")
+        raise RuntimeError("transactions still pending after 50 blocks")
+
+    def snapshot(self) -> str:
+        return str(self.rpc("evm_snapshot"))
+
+    def revert(self, snapshot_id: str) -> None:
+        assert self.rpc("evm_revert", snapshot_id) is True
+
+    def flow_blocks(self, blocks: int) -> int:
+        """Exactly `blocks` blocks of market flow (each step's swaps, then one mined block;
+        what a busy block leaves waits for the next, or `mine_pending`)."""
+        swaps = 0
+        for _ in range(blocks):
+            swaps += len(self.flow.step())
+            self.mine()
+        return swaps
+
+    def v3_pools(self) -> list[dict[str, Any]]:
+        return [p for p in self.manifest["pools"] if p["kind"] == "v3"]
+
+    def mint_position(self, pool: dict[str, Any], width: int, amount: int = 10**15) -> int:
+        """A new V3 position of `width` spacings around the current tick; its token id."""
+        spacing = pool["tick_spacing"]
+        tick = self.chain.contract("UniswapV3Pool", pool["address"]).functions.slot0().call()[1]
+        lower = (tick // spacing - width) * spacing
+        upper = (tick // spacing + width) * spacing
+        params = (pool["token0"], pool["token1"], pool["fee"], lower, upper, amount, amount,
+                  0, 0, self.deployer, FAR_FUTURE)  # fmt: skip
+        tx_hash = self.chain.send(self.npm, "mint", params, sender=self.deployer, gas=1_000_000)
+        self.mine_pending()
+        receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+        assert receipt["status"] == 1, "mint reverted"
+        (event,) = self.npm.events.IncreaseLiquidity().process_receipt(receipt, errors=DISCARD)
+        assert event["args"]["liquidity"] > 0
+        return int(event["args"]["tokenId"])
+
+    def burn_position(self, token_id: int, fraction: float = 1.0) -> None:
+        liquidity = self.npm.functions.positions(token_id).call()[7]
+        params = (token_id, int(liquidity * fraction), 0, 0, FAR_FUTURE)
+        self.npm.functions.decreaseLiquidity(params).call({"from": self.deployer})  # reasons
+        tx_hash = self.chain.send(
+            self.npm, "decreaseLiquidity", params, sender=self.deployer, gas=1_000_000
+        )
+        self.mine_pending()
+        assert self.w3.eth.get_transaction_receipt(tx_hash)["status"] == 1, "burn reverted"
+
+
+@pytest.fixture(scope="session")
+def chain(request: pytest.FixtureRequest) -> Iterator[DevChain]:
+    try:
+        devnet = request.getfixturevalue("devnet")
+    except pytest.FixtureLookupError:
+        devnet = None
+    if devnet is not None:
+        yield DevChain(devnet.w3, devnet.manifest, devnet.rpc_url, devnet.ws_url)
+        return
+    from titan_devnet import devnet as devnet_module
+
+    with tempfile.TemporaryDirectory() as tmp:
+        running = devnet_module.start(_free_port(), manifest_path=Path(tmp) / "manifest.json")
+        try:
+            m = running.manifest
+            yield DevChain(running.w3, m, m["rpc_url"], m["ws_url"])
+        finally:
+            running.stop()
+
+
+@pytest.fixture
+def reverted(chain: DevChain) -> Iterator[DevChain]:
+    """The chain mined block by block by the test (automine off), then put back as it was
+    (other tests share it)."""
+    automine = bool(chain.rpc("anvil_getAutomine"))
+    snapshot_id = chain.snapshot()
+    chain.rpc("evm_setAutomine", False)
+    try:
+        yield chain
+    finally:
+        with contextlib.suppress(Exception):
+            chain.revert(snapshot_id)
+        chain.rpc("evm_setAutomine", automine)
+
+
+@pytest.fixture
+async def ingest(chain: DevChain) -> AsyncIterator[Callable[..., Awaitable[IngestPipeline]]]:
+    """`await ingest(ws=True, ws_url=None, **settings)`: a started, synced pipeline."""
+    started: list[IngestPipeline] = []
+
+    async def start(ws: bool = True, ws_url: str | None = None, **overrides: Any) -> IngestPipeline:
+        settings = IngestSettings(
+            ingest_rpc_urls=[chain.rpc_url],
+            ingest_ws_urls=[ws_url or chain.ws_url],
+            use_websockets=ws,
+            real_data_polling_interval=0.1,
+            ingest_progress=False,
+            ingest_reconnect_min_delay=0.05,
+            ingest_reconnect_max_delay=0.5,
+            **overrides,
+        )
+        pipeline = IngestPipeline(settings, ChainConfig.from_manifest(chain.manifest))
+        started.append(pipeline)
+        await pipeline.start()
+        async with asyncio.timeout(60):
+            await pipeline.wait_synced()
+        return pipeline
+
+    yield start
+    for pipeline in started:
+        try:
+            await asyncio.wait_for(pipeline.stop(), 20)
+        except TimeoutError:
+            for task in asyncio.all_tasks():  # say where it hangs, then fail
+                task.print_stack(limit=10)
+            raise
+
+
+Frozen = dict[str, tuple[dict[str, Any], int]]  # pool -> (wire state, block number)
+
+
+async def settle(chain: DevChain, pipeline: IngestPipeline) -> tuple[int, Frozen]:
+    """Mine what waits and two empty blocks (every earlier log is then surely sent), wait
+    until the pipeline has applied the head; the head and the pipeline's state right then."""
+    await asyncio.to_thread(chain.mine_pending)
+    await asyncio.to_thread(chain.mine, 2)
+    head = chain.head
+    head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
+    async with asyncio.timeout(30):
+        while (  # noqa: ASYNC110 (polling the pipeline's state is the point)
+            pipeline.store.block_hash(head) != head_hash
+            or pipeline.store.head != head
+            or not pipeline.queue.empty()
+            or pipeline.sequencer.handling_since is not None
+        ):
+            await asyncio.sleep(0.02)
+    # No await from the check to here: the state is the one at `head`.
+    frozen = {a: (e.state_wire(), e.block_number) for a, e in pipeline.store.pools.items()}
+    return head, frozen
+
+
+async def chain_state(chain: DevChain, metas: list[PoolMeta], block: int) -> list[PoolEntry]:
+    """Every pool read from the chain at `block` with per-function batches (the oracle)."""
+    rpc = RpcClient([chain.rpc_url])
+    try:
+        header = await rpc.header(block)
+        return await SnapshotReader(rpc).read(metas, block, header.hash)
+    finally:
+        await rpc.close()
+
+
+async def differences(
+    chain: DevChain, pipeline: IngestPipeline, block: int, frozen: Frozen
+) -> tuple[int, int, list[str]]:
+    """(pools, fields compared, differences) between the pipeline and the chain at `block`."""
+    truth = await chain_state(chain, pipeline.metas, block)
+    assert len(truth) == len(pipeline.metas) == len(chain.manifest["pools"])
+    fields = 0
+    diffs: list[str] = []
+    for expected in truth:
+        have, got_block = frozen[expected.meta.address]
+        want = expected.state_wire()
+        for key, value in want.items():
+            count = len(value) if key == "ticks" else 1
+            fields += count
+            if have.get(key) != value:
+                diffs.append(f"{expected.meta.address} {key}: chain {value} ingest {have.get(key)}")
+        if got_block > block:
+            diffs.append(f"{expected.meta.address} is at block {got_block} > {block}")
+    return len(truth), fields, diffs
+
+
+@pytest.fixture
+def compare(chain: DevChain) -> Callable[[IngestPipeline], Awaitable[int]]:
+    """`await compare(pipeline)`: settle, then assert zero differences with the chain."""
+
+    async def run(pipeline: IngestPipeline) -> int:
+        block, frozen = await settle(chain, pipeline)
+        pools, fields, diffs = await differences(chain, pipeline, block, frozen)
+        print(f"compared {pools} pools, {fields} fields at block {block}: {len(diffs)} differences")
+        assert not diffs, "\n".join(diffs[:20])
+        return block
+
+    return run
+
+
+@pytest.fixture
+def chain_logs(chain: DevChain) -> Callable[[IngestPipeline, int, int], Awaitable[int]]:
+    """`await chain_logs(pipeline, lo, hi)`: how many logs of the pipeline's pools (its
+    events) the chain has in blocks lo..hi."""
+
+    async def count(pipeline: IngestPipeline, lo: int, hi: int) -> int:
+        rpc = RpcClient([chain.rpc_url])
+        try:
+            query = {**pipeline.backfill.log_filter(), "fromBlock": hex(lo), "toBlock": hex(hi)}
+            return len(await rpc.get_logs(query))
+        finally:
+            await rpc.close()
+
+    return count

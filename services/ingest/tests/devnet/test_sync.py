@@ -1,0 +1,129 @@
+"""Live sync against the devnet: state equal to the chain's, through flow, liquidity changes,
+a cut WebSocket, reorgs and polling."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from titan_ingest.sync.pipeline import IngestPipeline
+
+pytestmark = [pytest.mark.devnet]
+
+Start = Callable[..., Awaitable[IngestPipeline]]
+Compare = Callable[[IngestPipeline], Awaitable[int]]
+Logs = Callable[[IngestPipeline, int, int], Awaitable[int]]
+
+
+async def test_live_state_equals_the_chain_through_flow_and_liquidity_changes(
+    reverted: Any, ingest: Start, compare: Compare, chain_logs: Logs
+) -> None:
+    chain = reverted
+    pipeline = await ingest()
+    await compare(pipeline)  # the snapshot itself
+    swaps = await asyncio.to_thread(chain.flow_blocks, 15)
+    wide = await asyncio.to_thread(chain.mint_position, chain.v3_pools()[0], width=3)
+    kept = await asyncio.to_thread(chain.mint_position, chain.v3_pools()[1], width=2)
+    narrow = await asyncio.to_thread(chain.mint_position, chain.v3_pools()[-1], width=1)
+    await asyncio.to_thread(
+        chain.burn_position, narrow
+    )  # its ticks disappear unless another position holds them
+    swaps += await asyncio.to_thread(chain.flow_blocks, 10)
+    await asyncio.to_thread(chain.burn_position, wide, 0.5)
+    swaps += await asyncio.to_thread(chain.flow_blocks, 5)
+    await asyncio.to_thread(chain.burn_position, kept, 0.25)
+    block = await compare(pipeline)
+    # Every event of the pools since the snapshot applied once: none lost, none twice.
+    events = await chain_logs(pipeline, pipeline.store.base + 1, block)
+    print(
+        f"{swaps} swaps sent, {events} pool events on chain, {pipeline.stats.events_applied} applied"
+    )
+    assert events > 0 and pipeline.stats.events_applied == events
+    assert pipeline.stats.events_stale == 0 and pipeline.stats.malformed_messages == 0
+
+
+async def test_cut_websocket_reconnects_and_backfills(
+    reverted: Any,
+    ingest: Start,
+    compare: Compare,
+    chain_logs: Logs,
+    tcp_proxy: Callable[..., Any],
+) -> None:
+    chain = reverted
+    host, port = chain.ws_url.removeprefix("ws://").split(":")
+    async with tcp_proxy(host, int(port)) as proxy:
+        pipeline = await ingest(ws_url=f"ws://127.0.0.1:{proxy.port}", ingest_stall_timeout=2)
+        await asyncio.to_thread(chain.flow_blocks, 5)
+        proxy.cut()  # mid-stream: no close handshake, like a dropped network
+        await asyncio.to_thread(
+            chain.flow_blocks, 8
+        )  # missed by the stream: polled over HTTP, then backfilled
+        proxy.restore()
+        await asyncio.to_thread(chain.flow_blocks, 5)
+        block = await compare(pipeline)
+        assert pipeline.stats.reconnects >= 1
+        events = await chain_logs(pipeline, pipeline.store.base + 1, block)
+        assert pipeline.stats.events_applied == events  # the gap filled once, nothing twice
+        assert pipeline.stats.source_connected and proxy.accepted >= 2
+        await pipeline.stop()  # before the proxy goes
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+async def test_reorg_settles_on_the_new_canonical_chain(
+    reverted: Any, ingest: Start, compare: Compare, depth: int
+) -> None:
+    chain = reverted
+    pipeline = await ingest()
+    await asyncio.to_thread(chain.flow_blocks, 2)
+    fork = await asyncio.to_thread(chain.snapshot)
+    await asyncio.to_thread(
+        chain.flow_blocks, depth
+    )  # applied by ingest, then dropped by the reorg
+    await compare(pipeline)
+    reorgs = pipeline.stats.reorgs
+    await asyncio.to_thread(chain.revert, fork)
+    await asyncio.to_thread(
+        chain.flow_blocks, depth + 1
+    )  # the new canonical branch: different swaps, longer
+    await compare(pipeline)
+    assert pipeline.stats.reorgs > reorgs
+
+
+async def test_reorg_to_a_shorter_chain(reverted: Any, ingest: Start, compare: Compare) -> None:
+    chain = reverted
+    pipeline = await ingest()
+    fork = await asyncio.to_thread(chain.snapshot)
+    await asyncio.to_thread(chain.flow_blocks, 3)
+    await compare(pipeline)
+    await asyncio.to_thread(chain.revert, fork)
+    await asyncio.to_thread(chain.flow_blocks, 1)  # shorter than before: the head goes back
+    await compare(pipeline)
+    assert pipeline.stats.reorgs >= 1
+
+
+async def test_polling_gives_the_same_state_as_websocket(
+    reverted: Any, ingest: Start, compare: Compare
+) -> None:
+    chain = reverted
+    live = await ingest(ws=True)
+    polled = await ingest(ws=False)
+    await asyncio.to_thread(chain.flow_blocks, 10)
+    await asyncio.to_thread(chain.mint_position, chain.v3_pools()[0], width=2)
+    await asyncio.to_thread(chain.flow_blocks, 3)
+    block = await compare(live)
+    assert await compare(polled) >= block
+    for address, entry in live.store.pools.items():
+        assert polled.store.pools[address].state_wire() == entry.state_wire()
+    assert polled.stats.mode == "polling" and polled.stats.catch_ups > 1
+
+
+async def test_batch_snapshot_equals_helper_snapshot(
+    chain: Any, ingest: Start, compare: Compare
+) -> None:
+    helper = await ingest(ingest_snapshot_method="helper")
+    batch = await ingest(ws=False, ingest_snapshot_method="batch")
+    await compare(helper)
+    await compare(batch)
