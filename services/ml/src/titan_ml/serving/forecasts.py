@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from titan_common.errors import InvalidInputError, UpstreamUnavailableError
@@ -115,7 +113,7 @@ class ForecastService:
         forecaster = loaded.forecaster
         reason = None
         if forecaster is not None:
-            rows = forecaster.predict(history, horizons, now=time.time())
+            rows = forecaster.predict(history, horizons)
             span = forecaster.metadata.get("data_span")
             model = "ensemble" if any(r.model == "ensemble" for r in rows) else rows[0].model
             if model != "ensemble" and horizons != [1]:

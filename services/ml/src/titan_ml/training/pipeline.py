@@ -144,7 +144,7 @@ def _metadata(
 
 def _write_training_data(path: Path, history: FeeHistory, max_horizon: int) -> None:
     anchors = anchor_range(history, max_horizon)
-    x = feature_matrix(history, anchors, now=0.0)
+    x = feature_matrix(history, anchors)
     ys = [targets(history, anchors, h) for h in range(2, max_horizon + 1)]
     blocks = history.oldest_block + anchors
     header = [

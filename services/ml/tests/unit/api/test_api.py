@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from fastapi import FastAPI
 
@@ -284,10 +284,7 @@ async def test_train_job_runs_and_reloads(make_client: Any, tmp_path: Path) -> N
         again = await client.post("/api/train", json={"samples": 3000, "episodes": 50})
         assert again.status_code == 409
         assert again.json()["error"]["code"] == "training_in_progress"
-        await client.app.state.jobs.wait() if hasattr(client, "app") else None
-        import asyncio
-
-        for _ in range(600):
+        for _ in range(1200):
             status = (await client.get(f"/api/train/{job}")).json()
             if status["status"] in ("succeeded", "failed"):
                 break
@@ -297,7 +294,3 @@ async def test_train_job_runs_and_reloads(make_client: Any, tmp_path: Path) -> N
         assert (await client.get("/api/train/nope")).status_code == 404
         r = await client.post("/api/train", json={"samples": 10})
         assert r.status_code == 422
-
-
-def test_quantiles_are_ordered() -> None:
-    assert np.all(np.diff([0.1, 0.5, 0.9]) > 0)

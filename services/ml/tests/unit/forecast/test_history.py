@@ -1,0 +1,56 @@
+"""Fee history: the derived gas used ratio reproduces the real next base fee, and nothing later."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from titan_ml.forecast.history import (
+    FeeHistory,
+    derive_gas_used_ratio,
+    load_base_fee_csv,
+    next_base_fee,
+    synthetic,
+)
+
+
+def test_shipped_file_loads_as_fee_history(settings_factory: Any) -> None:
+    history = load_base_fee_csv(settings_factory().base_fee_file)
+    assert history.oldest_block == 17_180_000
+    assert history.blocks == 14_651 - 1
+    assert len(history.base_fee) == 14_651
+    assert history.gas_used_ratio.min() >= 0.0 and history.gas_used_ratio.max() <= 1.0
+
+
+def test_eip1559_rule_reproduces_the_real_next_base_fee(settings_factory: Any) -> None:
+    history = load_base_fee_csv(settings_factory().base_fee_file).tail(2000)
+    errors = [
+        abs(next_base_fee(int(b), float(r)) - int(n)) / int(n)
+        for b, r, n in zip(
+            history.base_fee[:-1], history.gas_used_ratio, history.base_fee[1:], strict=True
+        )
+    ]
+    assert max(errors) < 1e-6  # the ratio recovers gas used to within a few gas
+
+
+def test_derived_ratio_of_a_block_uses_only_the_next_base_fee() -> None:
+    fees = np.array([100e9, 112.5e9, 112.5e9, 98.4375e9])
+    assert derive_gas_used_ratio(fees).tolist() == [1.0, 0.5, 0.0]
+    changed = fees.copy()
+    changed[3] = 50e9
+    assert derive_gas_used_ratio(changed)[:2].tolist() == [1.0, 0.5]
+
+
+def test_tail_keeps_the_next_base_fee() -> None:
+    history = synthetic(200, seed=1)
+    tail = history.tail(64)
+    assert tail.blocks == 64 and len(tail.base_fee) == 65
+    assert tail.last_block == history.last_block
+    assert tail.base_fee[-1] == history.base_fee[-1]
+
+
+def test_shape_is_checked() -> None:
+    with pytest.raises(ValueError, match="one entry more"):
+        FeeHistory(0, np.ones(3), np.ones(3))
