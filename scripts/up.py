@@ -56,6 +56,9 @@ class Launcher:
         return proc
 
     def stop_all(self) -> None:
+        # A second Ctrl-C or SIGTERM must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for name, proc in reversed(self.children):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
