@@ -8,7 +8,9 @@ import asyncio
 import contextlib
 import socket
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,13 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@dataclass(frozen=True)
+class Position:
+    token_id: int
+    lower: int
+    upper: int
 
 
 class DevChain:
@@ -73,6 +82,27 @@ class DevChain:
 
     def revert(self, snapshot_id: str) -> None:
         assert self.rpc("evm_revert", snapshot_id) is True
+        # anvil may keep reverted-away transactions pending: drop them (as titan_devnet does).
+        self.rpc("anvil_dropAllTransactions")
+
+    @contextlib.contextmanager
+    def background_flow(self, pause: float = 0.05) -> Iterator[MarketFlow]:
+        """The market flow in a thread (automine: a block per swap) while the block is open."""
+        flow = MarketFlow(Web3(Web3.HTTPProvider(self.rpc_url)), self.manifest, seed=11)
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.is_set():
+                flow.step()
+                stop.wait(pause)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        try:
+            yield flow
+        finally:
+            stop.set()
+            thread.join(timeout=30)
 
     def flow_blocks(self, blocks: int) -> int:
         """Exactly `blocks` blocks of market flow (each step's swaps, then one mined block;
@@ -86,8 +116,8 @@ class DevChain:
     def v3_pools(self) -> list[dict[str, Any]]:
         return [p for p in self.manifest["pools"] if p["kind"] == "v3"]
 
-    def mint_position(self, pool: dict[str, Any], width: int, amount: int = 10**15) -> int:
-        """A new V3 position of `width` spacings around the current tick; its token id."""
+    def mint_position(self, pool: dict[str, Any], width: int, amount: int = 10**15) -> Position:
+        """A new V3 position of `width` spacings around the current tick."""
         spacing = pool["tick_spacing"]
         tick = self.chain.contract("UniswapV3Pool", pool["address"]).functions.slot0().call()[1]
         lower = (tick // spacing - width) * spacing
@@ -100,7 +130,7 @@ class DevChain:
         assert receipt["status"] == 1, "mint reverted"
         (event,) = self.npm.events.IncreaseLiquidity().process_receipt(receipt, errors=DISCARD)
         assert event["args"]["liquidity"] > 0
-        return int(event["args"]["tokenId"])
+        return Position(int(event["args"]["tokenId"]), lower, upper)
 
     def burn_position(self, token_id: int, fraction: float = 1.0) -> None:
         liquidity = self.npm.functions.positions(token_id).call()[7]
@@ -135,17 +165,22 @@ def chain(request: pytest.FixtureRequest) -> Iterator[DevChain]:
 
 @pytest.fixture
 def reverted(chain: DevChain) -> Iterator[DevChain]:
-    """The chain mined block by block by the test (automine off), then put back as it was
-    (other tests share it)."""
+    """The chain, put back as it was after the test (other suites share it)."""
     automine = bool(chain.rpc("anvil_getAutomine"))
     snapshot_id = chain.snapshot()
-    chain.rpc("evm_setAutomine", False)
     try:
         yield chain
     finally:
         with contextlib.suppress(Exception):
             chain.revert(snapshot_id)
         chain.rpc("evm_setAutomine", automine)
+
+
+@pytest.fixture
+def stepped(reverted: DevChain) -> DevChain:
+    """The chain mined block by block by the test (automine off), put back after."""
+    reverted.rpc("evm_setAutomine", False)
+    return reverted
 
 
 @pytest.fixture

@@ -18,41 +18,58 @@ Compare = Callable[[IngestPipeline], Awaitable[int]]
 Logs = Callable[[IngestPipeline, int, int], Awaitable[int]]
 
 
-async def test_live_state_equals_the_chain_through_flow_and_liquidity_changes(
+async def test_live_state_equals_the_chain_with_the_market_flow_on(
     reverted: Any, ingest: Start, compare: Compare, chain_logs: Logs
 ) -> None:
     chain = reverted
     pipeline = await ingest()
     await compare(pipeline)  # the snapshot itself
-    swaps = await asyncio.to_thread(chain.flow_blocks, 15)
-    wide = await asyncio.to_thread(chain.mint_position, chain.v3_pools()[0], width=3)
-    kept = await asyncio.to_thread(chain.mint_position, chain.v3_pools()[1], width=2)
-    narrow = await asyncio.to_thread(chain.mint_position, chain.v3_pools()[-1], width=1)
-    await asyncio.to_thread(
-        chain.burn_position, narrow
-    )  # its ticks disappear unless another position holds them
-    swaps += await asyncio.to_thread(chain.flow_blocks, 10)
-    await asyncio.to_thread(chain.burn_position, wide, 0.5)
-    swaps += await asyncio.to_thread(chain.flow_blocks, 5)
-    await asyncio.to_thread(chain.burn_position, kept, 0.25)
+    start = chain.head
+    with chain.background_flow() as flow:
+        async with asyncio.timeout(60):
+            while chain.head < start + 40:  # noqa: ASYNC110 (blocks come from the flow thread)
+                await asyncio.sleep(0.1)
+    block = await compare(pipeline)
+    events = await chain_logs(pipeline, pipeline.store.base + 1, block)
+    print(f"{block - start} blocks, {flow.swaps_sent} swaps, {events} pool events on chain")
+    assert events > 0 and pipeline.stats.events_applied == events
+    assert pipeline.stats.events_stale == 0 and pipeline.stats.malformed_messages == 0
+
+
+async def test_liquidity_changes_apply_exactly(
+    stepped: Any, ingest: Start, compare: Compare, chain_logs: Logs
+) -> None:
+    chain = stepped
+    pipeline = await ingest()
+    first, second, last = chain.v3_pools()[0], chain.v3_pools()[1], chain.v3_pools()[-1]
+    await asyncio.to_thread(chain.flow_blocks, 3)
+    wide = await asyncio.to_thread(chain.mint_position, first, 3)
+    kept = await asyncio.to_thread(chain.mint_position, second, 2)
+    await compare(pipeline)
+    ticks = pipeline.store.pools[first["address"]].ticks
+    assert wide.lower in ticks and wide.upper in ticks  # new ticks (or more liquidity there)
+    narrow = await asyncio.to_thread(chain.mint_position, last, 1)
+    await asyncio.to_thread(chain.burn_position, narrow.token_id)  # its ticks go, if its own
+    await asyncio.to_thread(chain.flow_blocks, 8)
+    await asyncio.to_thread(chain.burn_position, wide.token_id, 0.5)
+    await asyncio.to_thread(chain.flow_blocks, 4)
+    await asyncio.to_thread(chain.burn_position, kept.token_id, 0.25)
     block = await compare(pipeline)
     # Every event of the pools since the snapshot applied once: none lost, none twice.
     events = await chain_logs(pipeline, pipeline.store.base + 1, block)
-    print(
-        f"{swaps} swaps sent, {events} pool events on chain, {pipeline.stats.events_applied} applied"
-    )
+    print(f"{events} pool events on chain, {pipeline.stats.events_applied} applied")
     assert events > 0 and pipeline.stats.events_applied == events
     assert pipeline.stats.events_stale == 0 and pipeline.stats.malformed_messages == 0
 
 
 async def test_cut_websocket_reconnects_and_backfills(
-    reverted: Any,
+    stepped: Any,
     ingest: Start,
     compare: Compare,
     chain_logs: Logs,
     tcp_proxy: Callable[..., Any],
 ) -> None:
-    chain = reverted
+    chain = stepped
     host, port = chain.ws_url.removeprefix("ws://").split(":")
     async with tcp_proxy(host, int(port)) as proxy:
         pipeline = await ingest(ws_url=f"ws://127.0.0.1:{proxy.port}", ingest_stall_timeout=2)
@@ -73,9 +90,9 @@ async def test_cut_websocket_reconnects_and_backfills(
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
 async def test_reorg_settles_on_the_new_canonical_chain(
-    reverted: Any, ingest: Start, compare: Compare, depth: int
+    stepped: Any, ingest: Start, compare: Compare, depth: int
 ) -> None:
-    chain = reverted
+    chain = stepped
     pipeline = await ingest()
     await asyncio.to_thread(chain.flow_blocks, 2)
     fork = await asyncio.to_thread(chain.snapshot)
@@ -92,8 +109,8 @@ async def test_reorg_settles_on_the_new_canonical_chain(
     assert pipeline.stats.reorgs > reorgs
 
 
-async def test_reorg_to_a_shorter_chain(reverted: Any, ingest: Start, compare: Compare) -> None:
-    chain = reverted
+async def test_reorg_to_a_shorter_chain(stepped: Any, ingest: Start, compare: Compare) -> None:
+    chain = stepped
     pipeline = await ingest()
     fork = await asyncio.to_thread(chain.snapshot)
     await asyncio.to_thread(chain.flow_blocks, 3)
@@ -105,13 +122,13 @@ async def test_reorg_to_a_shorter_chain(reverted: Any, ingest: Start, compare: C
 
 
 async def test_polling_gives_the_same_state_as_websocket(
-    reverted: Any, ingest: Start, compare: Compare
+    stepped: Any, ingest: Start, compare: Compare
 ) -> None:
-    chain = reverted
+    chain = stepped
     live = await ingest(ws=True)
     polled = await ingest(ws=False)
     await asyncio.to_thread(chain.flow_blocks, 10)
-    await asyncio.to_thread(chain.mint_position, chain.v3_pools()[0], width=2)
+    await asyncio.to_thread(chain.mint_position, chain.v3_pools()[0], 2)
     await asyncio.to_thread(chain.flow_blocks, 3)
     block = await compare(live)
     assert await compare(polled) >= block
