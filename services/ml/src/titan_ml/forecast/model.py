@@ -53,15 +53,19 @@ class MarketForecaster:
     """The ensemble of one training run; `load` it once, `predict` per request."""
 
     def __init__(
-        self, xgb: dict[int, Any], gb: dict[int, Any], scaler: Any, metadata: dict[str, Any]
+        self, xgb: dict[str, Any], gb: dict[int, Any], scaler: Any, metadata: dict[str, Any]
     ) -> None:
         self.xgb, self.gb, self.scaler, self.metadata = xgb, gb, scaler, metadata
         self.max_horizon = int(metadata["max_horizon"])
+        self.horizons: list[int] = [int(h) for h in xgb["horizons"]]
+        self.booster = xgb["booster"]
+        self.booster.set_param({"nthread": 1})
         ens = metadata["ensemble"]
-        self.weights = {int(h): float(w) for h, w in ens["xgb_weight"].items()}
+        self.weights = np.array([float(ens["xgb_weight"][str(h)]) for h in self.horizons])
         self.residuals = {int(h): v for h, v in ens["residual_quantiles"].items()}
         self._mean = np.asarray(scaler.mean_, dtype=np.float64)
         self._scale = np.asarray(scaler.scale_, dtype=np.float64)
+        self._gb = _StackedGradientBoosting([gb[h] for h in self.horizons])
 
     @classmethod
     def load(cls, models_dir: Path) -> MarketForecaster:
@@ -83,8 +87,6 @@ class MarketForecaster:
         if tuple(metadata.get("features", ())) != FEATURE_NAMES:
             raise ModelLoadError("model features differ from this code's: retrain")
         try:
-            for booster in xgb.values():
-                booster.set_param({"nthread": 1})
             return cls(xgb, gb, scaler, metadata)
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"model files in {models_dir} do not fit together: {exc}") from exc
@@ -94,7 +96,10 @@ class MarketForecaster:
             return baseline_forecast(history, horizons, reason_model="baseline_eip1559")
         anchor = np.array([history.blocks - 1], dtype=np.int64)
         x = (feature_matrix(history, anchor) - self._mean) / self._scale
-        x32 = x.astype(np.float32)
+        # Every horizon in two calls: the multi-output booster and the stacked GB stages.
+        log_ratio = self.weights * self.booster.inplace_predict(x, validate_features=False)[0]
+        log_ratio += (1.0 - self.weights) * self._gb.predict(x)
+        by_horizon = dict(zip(self.horizons, log_ratio.tolist(), strict=True))
         nxt = float(history.base_fee[-1])
         out = []
         for h in horizons:
@@ -104,15 +109,9 @@ class MarketForecaster:
                     HorizonForecast(1, history.last_block + 1, _wei(nxt), quantiles, "eip1559")
                 )
                 continue
-            w = self.weights[h]
-            log_ratio = 0.0
-            if w > 0.0:
-                log_ratio += w * float(self.xgb[h].inplace_predict(x, validate_features=False)[0])
-            if w < 1.0:
-                log_ratio += (1.0 - w) * _gb_predict(self.gb[h], x, x32)
-            point = nxt * math.exp(log_ratio)
+            point = nxt * math.exp(by_horizon[h])
             quantiles = {
-                k: _wei(nxt * math.exp(log_ratio + off)) for k, off in self.residuals[h].items()
+                k: _wei(nxt * math.exp(by_horizon[h] + off)) for k, off in self.residuals[h].items()
             }
             out.append(
                 HorizonForecast(h, history.last_block + h, _wei(point), quantiles, "ensemble")
@@ -120,13 +119,47 @@ class MarketForecaster:
         return out
 
 
-def _gb_predict(model: Any, x: Any, x32: Any) -> float:
-    """scikit-learn's tree walk without its per-call input checks (a tenth of the time); the
-    public `predict` if the private entry point changes."""
-    try:
-        return float(model._raw_predict(x32)[0, 0])
-    except (AttributeError, TypeError, ValueError):
-        return float(model.predict(x)[0])
+class _StackedGradientBoosting:
+    """Several single-output scikit-learn GradientBoostingRegressors with equal stages and rate,
+    walked in one call of scikit-learn's own `predict_stages` (one column per model), without
+    the per-call input checks of `predict`, which cost ten times the tree walk on one row.
+    Falls back to `predict` per model if that private entry point ever changes."""
+
+    def __init__(self, models: list[Any]) -> None:
+        self.models = models
+        zero = np.zeros((1, models[0].n_features_in_))
+        self._init = np.array([float(m._raw_predict_init(zero)[0, 0]) for m in models])
+        self._rate = float(models[0].learning_rate)
+        self._fast = None
+        try:
+            from sklearn.ensemble._gradient_boosting import predict_stages
+
+            stages = np.empty((models[0].n_estimators_, len(models)), dtype=object)
+            for k, m in enumerate(models):
+                if m.n_estimators_ != stages.shape[0] or float(m.learning_rate) != self._rate:
+                    raise ValueError("models differ in stages or rate")
+                stages[:, k] = m.estimators_[:, 0]
+            self._stages = stages
+            self._fast = predict_stages
+            self._check = self._predict_fast(zero.astype(np.float32))
+        except (ImportError, AttributeError, TypeError, ValueError):
+            self._fast = None
+        if self._fast is not None and not np.allclose(self._check, self._predict_slow(zero)):
+            self._fast = None
+
+    def _predict_fast(self, x32: Any) -> Any:
+        out = self._init.reshape(1, -1).copy()
+        assert self._fast is not None
+        self._fast(self._stages, x32, self._rate, out)
+        return out[0]
+
+    def _predict_slow(self, x: Any) -> Any:
+        return np.array([float(m.predict(x)[0]) for m in self.models])
+
+    def predict(self, x: Any) -> Any:
+        if self._fast is None:
+            return self._predict_slow(x)
+        return self._predict_fast(x.astype(np.float32))
 
 
 def baseline_forecast(

@@ -90,7 +90,7 @@ def train_all(
     data_dir, models_dir = settings.ml_data_dir, settings.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     history, source = load_history(settings, options)
-    progress.phase("forecaster", 2 * (settings.ml_max_horizon - 1))
+    progress.phase("forecaster", settings.ml_max_horizon)
     fit = fit_forecaster(
         history,
         settings.ml_max_horizon,

@@ -72,3 +72,27 @@ def test_trained_models_load_and_answer(trained: dict[str, Any], settings_factor
         assert r.quantiles["p10"] <= r.base_fee_wei <= r.quantiles["p90"] * 1.001
     agent = QLearningAgent.load(settings.ml_data_dir / Q_TABLE_FILE)
     assert agent.q.shape[-1] == 10
+
+
+def test_fast_inference_equals_the_libraries_predict(
+    trained: dict[str, Any], settings_factory: Any
+) -> None:
+    import numpy as np
+
+    from titan_ml.forecast.features import feature_matrix
+
+    settings = settings_factory(ml_data_dir=trained["data_dir"])
+    forecaster = MarketForecaster.load(settings.models_dir)
+    history = load_base_fee_csv(settings.base_fee_file).tail(200)
+    anchors = np.arange(40, 190)
+    x = (feature_matrix(history, anchors) - forecaster._mean) / forecaster._scale
+    assert forecaster._gb._fast is not None
+    for row in x:
+        fast = forecaster._gb.predict(row[None, :])
+        slow = [forecaster.gb[h].predict(row[None, :])[0] for h in forecaster.horizons]
+        assert np.allclose(fast, slow, rtol=0, atol=1e-9)
+    booster = forecaster.booster
+    assert np.allclose(
+        booster.inplace_predict(x, validate_features=False),
+        booster.predict(__import__("xgboost").DMatrix(x)),
+    )
