@@ -45,8 +45,11 @@ class Position:
 
 
 class DevChain:
-    def __init__(self, w3: Web3, manifest: dict[str, Any], rpc_url: str, ws_url: str) -> None:
+    def __init__(
+        self, w3: Web3, manifest: dict[str, Any], manifest_path: Path, rpc_url: str, ws_url: str
+    ) -> None:
         self.w3 = w3
+        self.manifest_path = manifest_path
         self.manifest = manifest
         self.rpc_url = rpc_url
         self.ws_url = ws_url
@@ -150,7 +153,9 @@ def chain(request: pytest.FixtureRequest) -> Iterator[DevChain]:
     except pytest.FixtureLookupError:
         devnet = None
     if devnet is not None:
-        yield DevChain(devnet.w3, devnet.manifest, devnet.rpc_url, devnet.ws_url)
+        yield DevChain(
+            devnet.w3, devnet.manifest, devnet.manifest_path, devnet.rpc_url, devnet.ws_url
+        )
         return
     from titan_devnet import devnet as devnet_module
 
@@ -158,7 +163,7 @@ def chain(request: pytest.FixtureRequest) -> Iterator[DevChain]:
         running = devnet_module.start(_free_port(), manifest_path=Path(tmp) / "manifest.json")
         try:
             m = running.manifest
-            yield DevChain(running.w3, m, m["rpc_url"], m["ws_url"])
+            yield DevChain(running.w3, m, running.manifest_path, m["rpc_url"], m["ws_url"])
         finally:
             running.stop()
 
@@ -183,22 +188,35 @@ def stepped(reverted: DevChain) -> DevChain:
     return reverted
 
 
+def settings_for(
+    chain: DevChain, ws: bool = True, ws_url: str | None = None, **overrides: Any
+) -> IngestSettings:
+    return IngestSettings(
+        ingest_rpc_urls=[chain.rpc_url],
+        ingest_ws_urls=[ws_url or chain.ws_url],
+        use_websockets=ws,
+        real_data_polling_interval=0.1,
+        ingest_progress=False,
+        ingest_reconnect_min_delay=0.05,
+        ingest_reconnect_max_delay=0.5,
+        devnet_manifest=chain.manifest_path,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def devnet_settings(chain: DevChain) -> Callable[..., IngestSettings]:
+    """Settings for the devnet: `devnet_settings(ws=True, **overrides)`."""
+    return lambda **kw: settings_for(chain, **kw)
+
+
 @pytest.fixture
 async def ingest(chain: DevChain) -> AsyncIterator[Callable[..., Awaitable[IngestPipeline]]]:
     """`await ingest(ws=True, ws_url=None, **settings)`: a started, synced pipeline."""
     started: list[IngestPipeline] = []
 
     async def start(ws: bool = True, ws_url: str | None = None, **overrides: Any) -> IngestPipeline:
-        settings = IngestSettings(
-            ingest_rpc_urls=[chain.rpc_url],
-            ingest_ws_urls=[ws_url or chain.ws_url],
-            use_websockets=ws,
-            real_data_polling_interval=0.1,
-            ingest_progress=False,
-            ingest_reconnect_min_delay=0.05,
-            ingest_reconnect_max_delay=0.5,
-            **overrides,
-        )
+        settings = settings_for(chain, ws, ws_url, **overrides)
         pipeline = IngestPipeline(settings, ChainConfig.from_manifest(chain.manifest))
         started.append(pipeline)
         await pipeline.start()
