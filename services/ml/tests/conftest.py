@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
-from titan_ml.forecast.history import load_base_fee_csv
+from titan_ml.forecast.history import FeeHistory, load_base_fee_csv
 from titan_ml.settings import MlSettings
 from titan_ml.training.pipeline import TrainOptions, train_all
 
@@ -93,8 +93,12 @@ def fake_node() -> FastAPI:
         body = await request.json()
         if body["method"] != "eth_feeHistory":
             return {"jsonrpc": "2.0", "id": body["id"], "error": {"code": -32601}}
-        count = int(body["params"][0], 16)
-        tail = history.tail(count)
+        count, newest = int(body["params"][0], 16), body["params"][1]
+        end = history.blocks if newest == "latest" else int(newest, 16) - history.oldest_block + 1
+        part = FeeHistory(
+            history.oldest_block, history.base_fee[: end + 1], history.gas_used_ratio[:end]
+        )
+        tail = part.tail(count)
         return {
             "jsonrpc": "2.0",
             "id": body["id"],

@@ -117,7 +117,7 @@ def _collected(rows: list[dict[str, str]]) -> FeeHistory:
         raise ValueError("collected fee history: block numbers are not contiguous")
     fees = np.array([float(int(r["base_fee_wei"])) for r in rows])
     ratios = np.array([float(r["gas_used_ratio"]) for r in rows[:-1]])
-    percentiles = tuple(float(k[7:]) for k in rows[0] if k.startswith("reward_p"))
+    percentiles = tuple(float(k[len("reward_p") :]) for k in rows[0] if k.startswith("reward_p"))
     reward = None
     if percentiles:
         reward = np.array([[float(r[f"reward_p{p:g}"]) for p in percentiles] for r in rows[:-1]])

@@ -294,3 +294,30 @@ async def test_train_job_runs_and_reloads(make_client: Any, tmp_path: Path) -> N
         assert (await client.get("/api/train/nope")).status_code == 404
         r = await client.post("/api/train", json={"samples": 10})
         assert r.status_code == 422
+
+
+async def test_auto_retrain_collects_history_and_trains(
+    settings_factory: Any, node_app: FastAPI, serve: Any, tmp_path: Path
+) -> None:
+    async with serve(node_app) as node:
+        settings = settings_factory(
+            ml_data_dir=tmp_path / "auto",
+            chain_id=1,
+            chain_rpc_url=f"http://{node}/",
+            ml_auto_retrain=True,
+            ml_retrain_interval=0.05,
+            ml_collect_blocks=1500,
+            ml_train_episodes=20,
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://ml") as client:
+                for _ in range(1200):
+                    if (await client.get("/ready")).status_code == 200:
+                        break
+                    await asyncio.sleep(0.1)
+                models = (await client.get("/api/models")).json()
+    assert models["forecaster"]["loaded"] is True
+    assert models["forecaster"]["metadata"]["source"] == "fee_history.csv"
+    assert models["forecaster"]["metadata"]["data_span"]["blocks"] == 1500
