@@ -9,7 +9,8 @@ use titan_engine::api::routes::evaluate_cycle;
 use titan_engine::api::types::CycleRequest;
 use titan_engine::cycle::{optimal, Hop, Pool};
 use titan_engine::math::v2::get_amount_out;
-use titan_engine::math::v3::tick_math::get_sqrt_ratio_at_tick;
+use titan_engine::math::v3::full_math::mul_div_rounding_up;
+use titan_engine::math::v3::tick_math::{get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio};
 use titan_engine::math::v3::{swap, Tick, V3State};
 use titan_engine::Config;
 
@@ -57,6 +58,18 @@ fn benches(c: &mut Criterion) {
     let (a, r0, r1) = (U256::from(e18), U256::from(1000 * e18), U256::from(2_000_000 * e18));
     c.bench_function("v2_get_amount_out", |b| {
         b.iter(|| get_amount_out(black_box(a), black_box(r0), black_box(r1), 30))
+    });
+
+    let (n1, n2, sb) = (U256::from(L) << 96, U256::from(1u128 << 90), U256::from(1) << 97);
+    c.bench_function("full_math_mul_div_512", |b| {
+        b.iter(|| mul_div_rounding_up(black_box(n1), black_box(n2), black_box(sb)))
+    });
+    c.bench_function("tick_math_get_sqrt_ratio_at_tick", |b| {
+        b.iter(|| get_sqrt_ratio_at_tick(black_box(-12345)))
+    });
+    let p = get_sqrt_ratio_at_tick(-12345).unwrap() + U256::from(7);
+    c.bench_function("tick_math_get_tick_at_sqrt_ratio", |b| {
+        b.iter(|| get_tick_at_sqrt_ratio(black_box(p)))
     });
 
     let state = v3_pool(10, 60);

@@ -163,29 +163,53 @@ fn search(hops: &[Hop]) -> Option<U256> {
         guard += 1;
     }
     let (mut lo, mut hi);
-    if better(profit(hops, x * two), px) {
-        while guard < 256 && better(profit(hops, x * two * two), profit(hops, x * two)) {
-            x *= two;
+    let mut p2 = profit(hops, x * two);
+    if better(p2, px) {
+        loop {
+            let p4 = profit(hops, x * two * two);
+            if guard >= 256 || !better(p4, p2) {
+                break;
+            }
+            (x, p2) = (x * two, p4);
             guard += 1;
         }
         (lo, hi) = (x, x * two * two);
     } else {
-        while x > one && guard < 256 && !better(px, profit(hops, x / two)) {
-            x /= two;
-            px = profit(hops, x);
+        loop {
+            let half = profit(hops, x / two);
+            if x <= one || guard >= 256 || better(px, half) {
+                break;
+            }
+            (x, px) = (x / two, half);
             guard += 1;
         }
         (lo, hi) = ((x / two).max(one), x * two);
     }
-    // golden section: keep the optimum in [lo, hi]
+    // golden section with symmetric interior points, so each step evaluates one new point;
+    // the points are re-placed from the ratio whenever rounding lets them drift out of order
     let tol = |lo: U256| (lo / U256::from(10_000_000)).max(U256::from(8));
+    let place = |lo: U256, hi: U256| {
+        let x1 = lo + (hi - lo) * U256::from(382) / U256::from(1000);
+        (x1, lo + (hi - x1))
+    };
+    let (mut x1, mut x2) = place(lo, hi);
+    let (mut f1, mut f2) = (profit(hops, x1), profit(hops, x2));
     while hi - lo > tol(lo) {
-        let third = (hi - lo) * U256::from(382) / U256::from(1000);
-        let (m1, m2) = (lo + third, hi - third);
-        if better(profit(hops, m1), profit(hops, m2)) {
-            hi = m2;
+        if better(f1, f2) {
+            (hi, x2, f2) = (x2, x1, f1);
+            x1 = lo + (hi - x2);
+            f1 = profit(hops, x1);
         } else {
-            lo = m1;
+            (lo, x1, f1) = (x1, x2, f2);
+            x2 = hi - (x1 - lo);
+            f2 = profit(hops, x2);
+        }
+        if !(lo < x1 && x1 < x2 && x2 < hi) {
+            if hi - lo <= U256::from(8) {
+                break;
+            }
+            (x1, x2) = place(lo, hi);
+            (f1, f2) = (profit(hops, x1), profit(hops, x2));
         }
     }
     let step = ((hi - lo) / U256::from(8)).max(one);
