@@ -56,4 +56,7 @@ class Stats(BaseModel):
     ws_clients: int
     ws_clients_dropped: int
     updates_published: int
+    publish_latency_ms: dict[str, float | None] = Field(
+        description="log arrival to update queued for WS clients: p50, p99, max (last 10,000)"
+    )
     last_error: str | None

@@ -93,6 +93,8 @@ class IngestPipeline:
         self.hub.publish(entry, removed)
         for listener in self.listeners:
             listener(entry, removed)
+        if entry.received_at is not None and entry.log_index >= 0 and not removed:
+            self.stats.publish_latencies.append(time.time() - entry.received_at)
 
     # -- life cycle
 
@@ -222,5 +224,6 @@ class IngestPipeline:
             "ws_clients": len(self.hub.subscribers),
             "ws_clients_dropped": self.hub.dropped_clients,
             "updates_published": self.hub.published,
+            "publish_latency_ms": s.publish_latency_ms(),
             "last_error": s.last_error,
         }

@@ -27,6 +27,8 @@ class SyncStats:
     last_node_contact: float | None = None
     last_error: str | None = None
     _event_times: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    # Seconds from a log's arrival to its update handed to the WS clients' queues.
+    publish_latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
 
     def node_seen(self, number: int, at: float) -> None:
         """The node's latest head (lower than before after a reorg to a shorter chain)."""
@@ -45,3 +47,14 @@ class SyncStats:
         while self._event_times and self._event_times[0] < cutoff:
             self._event_times.popleft()
         return len(self._event_times) / window
+
+    def publish_latency_ms(self) -> dict[str, float | None]:
+        """p50/p99/max over the last 10,000 live updates, in milliseconds."""
+        values = sorted(self.publish_latencies)
+        if not values:
+            return {"p50": None, "p99": None, "max": None}
+
+        def at(q: float) -> float:
+            return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 3)
+
+        return {"p50": at(0.5), "p99": at(0.99), "max": round(values[-1] * 1000, 3)}

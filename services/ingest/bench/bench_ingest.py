@@ -1,0 +1,208 @@
+"""Ingest benchmarks on a devnet: snapshot time, discovery time, and the latency from a log's
+arrival at ingest to the update reaching a `WS /ws/pools` client.
+
+    uv run python services/ingest/bench/bench_ingest.py                  # default scenario
+    uv run python services/ingest/bench/bench_ingest.py --scenario large # 1,104 pools
+    uv run python services/ingest/bench/bench_ingest.py --seconds 30     # longer latency run
+
+Starts its own devnet (titan_devnet, from its snapshot cache when present) and ingest as a
+separate process (`python -m titan_ingest`), and stops both at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+from titan_common.models import PoolUpdate
+from titan_devnet import devnet as devnet_module
+from titan_devnet.flow import MarketFlow
+from titan_ingest.chain.config import ChainConfig, PoolMeta
+from titan_ingest.chain.rpc import RpcClient
+from titan_ingest.discovery.factories import FactoryDiscovery, explicit_pools
+from titan_ingest.snapshot.helper import HelperSnapshotReader
+from titan_ingest.snapshot.reader import SnapshotReader
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bench_snapshot(rpc_url: str, metas: list[PoolMeta], rounds: int) -> dict[str, Any]:
+    rpc = RpcClient([rpc_url], timeout=120)
+    out: dict[str, Any] = {"pools": len(metas), "v3_pools": sum(m.kind == "v3" for m in metas)}
+    try:
+        head = await rpc.header("latest")
+        for name, reader_cls in (("helper", HelperSnapshotReader), ("batch", SnapshotReader)):
+            times = []
+            for _ in range(rounds):
+                reader = reader_cls(rpc)
+                started = time.perf_counter()
+                entries = await reader.read(metas, head.number, head.hash)
+                times.append(time.perf_counter() - started)
+            out[f"{name}_seconds"] = round(statistics.median(times), 3)
+            out["ticks"] = sum(len(e.ticks) for e in entries)
+        chain_cfg = ChainConfig.from_manifest(MANIFEST)
+        started = time.perf_counter()
+        found = await FactoryDiscovery(rpc, chain_cfg).discover(head.number, 0)
+        out["discovery_seconds"] = round(time.perf_counter() - started, 3)
+        out["discovered"] = len(found)
+    finally:
+        await rpc.close()
+    return out
+
+
+def run_flow(rpc_url: str, manifest: dict[str, Any], stop: Any, pause: float) -> None:
+    """The market flow, in its own process: it must not share this one's GIL."""
+    from web3 import Web3
+
+    flow = MarketFlow(Web3(Web3.HTTPProvider(rpc_url)), manifest, seed=5)
+    while not stop.is_set():
+        flow.step()
+        stop.wait(pause)
+
+
+async def bench_latency(
+    rpc_url: str, manifest_path: Path, seconds: float, pause: float
+) -> dict[str, Any]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "INGEST_PORT": str(port),
+        "DEVNET_MANIFEST": str(manifest_path),
+        "INGEST_PROGRESS": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "titan_ingest"], env=env)  # noqa: ASYNC220
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
+    latencies: list[float] = []
+    out: dict[str, Any] = {}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            started = time.perf_counter()
+            async with asyncio.timeout(300):
+                while True:
+                    try:
+                        if (await client.get("/ready")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.05)
+            out["ready_seconds"] = round(time.perf_counter() - started, 2)
+            out["rss_mb_after_snapshot"] = rss_mb(proc.pid)
+            async with connect(f"ws://127.0.0.1:{port}/ws/pools", max_size=None) as ws:
+                pools = (await client.get("/api/stats")).json()["pools"]
+                for _ in range(pools):  # the snapshot
+                    await ws.recv()
+                flow = spawn.Process(target=run_flow, args=(rpc_url, MANIFEST, stop, pause))
+                flow.start()
+                lags = []
+                deadline = time.monotonic() + seconds
+                next_sample = time.monotonic()
+                while time.monotonic() < deadline:
+                    try:
+                        raw = await asyncio.wait_for(ws.recv(), 1.0)
+                    except TimeoutError:
+                        continue
+                    now = time.time()
+                    update = PoolUpdate.model_validate_json(raw)
+                    if update.received_at is not None and not update.removed:
+                        latencies.append((now - update.received_at) * 1000)
+                    if time.monotonic() >= next_sample:
+                        lags.append((await client.get("/api/stats")).json()["lag_blocks"])
+                        next_sample = time.monotonic() + 1
+                stop.set()
+                flow.join(30)
+                stats = (await client.get("/api/stats")).json()
+        out.update(
+            {
+                "updates": len(latencies),
+                "p50_ms": round(pct(latencies, 0.50), 3),
+                "p90_ms": round(pct(latencies, 0.90), 3),
+                "p99_ms": round(pct(latencies, 0.99), 3),
+                "max_ms": round(max(latencies), 3),
+                "lag_blocks_max": max(lags) if lags else None,
+                "lag_blocks_samples": len(lags),
+                "events_applied": stats["events_applied"],
+                "ingest_publish_latency_ms": stats["publish_latency_ms"],
+                "rss_mb_end": rss_mb(proc.pid),
+            }
+        )
+    finally:
+        stop.set()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return out
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+MANIFEST: dict[str, Any] = {}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="default")
+    parser.add_argument("--seconds", type=float, default=20.0, help="latency run length")
+    parser.add_argument("--pause", type=float, default=0.05, help="flow pause between steps")
+    parser.add_argument("--rounds", type=int, default=3, help="snapshot repetitions")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest_path = Path(tmp) / "manifest.json"
+        started = time.perf_counter()
+        running = devnet_module.start(free_port(), args.scenario, 1, manifest_path)
+        print(f"devnet {args.scenario} up in {time.perf_counter() - started:.1f} s", flush=True)
+        try:
+            MANIFEST.update(running.manifest)
+            metas = explicit_pools(ChainConfig.from_manifest(running.manifest))
+            rpc_url = running.manifest["rpc_url"]
+            results = {
+                "scenario": args.scenario,
+                "snapshot": asyncio.run(bench_snapshot(rpc_url, metas, args.rounds)),
+                "latency": asyncio.run(
+                    bench_latency(rpc_url, manifest_path, args.seconds, args.pause)
+                ),
+            }
+        finally:
+            running.stop()
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
