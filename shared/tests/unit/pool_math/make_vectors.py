@@ -2,12 +2,19 @@
 
 import json
 import random
+from pathlib import Path
 
 from titan_common.pool_math import PoolMathError, PoolState, swap, v2
-from titan_common.pool_math.v3.tick_math import *
+from titan_common.pool_math.v3.tick_math import (
+    MAX_SQRT_RATIO,
+    MAX_TICK,
+    MIN_SQRT_RATIO,
+    MIN_TICK,
+    get_sqrt_ratio_at_tick,
+    get_tick_at_sqrt_ratio,
+)
 
 random.seed(7)
-from pathlib import Path
 
 VECTORS = Path(__file__).resolve().parents[4] / "shared" / "vectors"
 SRC = "titan_common.pool_math (plain-Python port of {}); to be confirmed against the deployed contracts on the devnet"
@@ -51,10 +58,14 @@ for i in range(20):
     a = random.randint(1, ri)
     v2c(f"random_out_{i}", "get_amount_out", a, ri, ro, random.choice([30, 25, 30, 100]))
     v2c(f"random_in_{i}", "get_amount_in", random.randint(1, ro), ri, ro, 30)
-json.dump(
-    {"source": SRC.format("v2-periphery contracts/libraries/UniswapV2Library.sol"), "cases": cases},
-    open(VECTORS / "v2_uniswap_v2_library.json", "w"),
-    indent=1,
+(VECTORS / "v2_uniswap_v2_library.json").write_text(
+    json.dumps(
+        {
+            "source": SRC.format("v2-periphery contracts/libraries/UniswapV2Library.sol"),
+            "cases": cases,
+        },
+        indent=1,
+    )
 )
 
 cases = []
@@ -65,7 +76,7 @@ for t in [MIN_TICK, MIN_TICK + 1, -1, 0, 1, MAX_TICK - 1, MAX_TICK, MAX_TICK + 1
         case(
             f"sqrt_ratio_at_tick_{t}",
             {"function": "get_sqrt_ratio_at_tick", "tick": t},
-            lambda: {"value": str(get_sqrt_ratio_at_tick(t))},
+            lambda t=t: {"value": str(get_sqrt_ratio_at_tick(t))},
         )
     )
 for p in [MIN_SQRT_RATIO, MIN_SQRT_RATIO - 1, 1 << 96, MAX_SQRT_RATIO - 1, MAX_SQRT_RATIO] + [
@@ -75,13 +86,13 @@ for p in [MIN_SQRT_RATIO, MIN_SQRT_RATIO - 1, 1 << 96, MAX_SQRT_RATIO - 1, MAX_S
         case(
             f"tick_at_sqrt_ratio_{p}",
             {"function": "get_tick_at_sqrt_ratio", "sqrt_price_x96": str(p)},
-            lambda: {"value": get_tick_at_sqrt_ratio(p)},
+            lambda p=p: {"value": get_tick_at_sqrt_ratio(p)},
         )
     )
-json.dump(
-    {"source": SRC.format("v3-core contracts/libraries/TickMath.sol"), "cases": cases},
-    open(VECTORS / "v3_tick_math.json", "w"),
-    indent=1,
+(VECTORS / "v3_tick_math.json").write_text(
+    json.dumps(
+        {"source": SRC.format("v3-core contracts/libraries/TickMath.sol"), "cases": cases}, indent=1
+    )
 )
 
 L = 10**21
@@ -153,13 +164,14 @@ sw("limit_wrong_side", st, True, 10, st.sqrt_price_x96 + 1)
 sw("limit_out_of_range", st, False, 10, MAX_SQRT_RATIO)
 sw("past_ticks_supplied", PoolState(1 << 96, 0, L, 3000, 60, ((-60, L), (60, -L))), True, 10**30)
 sw("off_center_tick", pool(60, 3000, 50, -1234), False, 10**22)
-json.dump(
-    {
-        "source": SRC.format(
-            "v3-core contracts/UniswapV3Pool.sol swap with SwapMath, SqrtPriceMath, TickMath, TickBitmap"
-        ),
-        "cases": cases,
-    },
-    open(VECTORS / "v3_swap.json", "w"),
-    indent=1,
+(VECTORS / "v3_swap.json").write_text(
+    json.dumps(
+        {
+            "source": SRC.format(
+                "v3-core contracts/UniswapV3Pool.sol swap with SwapMath, SqrtPriceMath, TickMath, TickBitmap"
+            ),
+            "cases": cases,
+        },
+        indent=1,
+    )
 )

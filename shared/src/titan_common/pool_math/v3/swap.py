@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from titan_common.pool_math.errors import (
     MAX_INT256,
@@ -50,7 +51,7 @@ class PoolState:
     def __post_init__(self) -> None:
         object.__setattr__(self, "ticks", tuple((int(i), int(n)) for i, n in self.ticks))
         indices = [i for i, _ in self.ticks]
-        if any(b <= a for a, b in zip(indices, indices[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(indices)):
             raise InvalidTickData("ticks must be sorted and unique")
         if self.tick_spacing <= 0 or any(i % self.tick_spacing for i in indices):
             raise InvalidTickData("tick indices must be multiples of tick_spacing")
