@@ -140,5 +140,5 @@ def synthetic(blocks: int, seed: int = 0, start_fee: float = 30e9) -> FeeHistory
     fees = [start_fee]
     for r in ratio:
         fees.append(float(next_base_fee(int(fees[-1]), float(r))))
-    ts = 1_700_000_000.0 + 12.0 * np.arange(blocks)
+    ts = 1_700_000_000.0 + 12.0 * np.arange(blocks, dtype=np.float64)
     return FeeHistory(1, np.array(fees), ratio, ts)

@@ -166,7 +166,7 @@ def evaluate(
     horizons: dict[str, Any] = {}
     for h in range(1, max_horizon + 1):
         actual = b[test + h]
-        row = {"model": _errors(actual, model[h])}
+        row: dict[str, Any] = {"model": _errors(actual, model[h])}
         row.update({name: _errors(actual, f) for name, f in base.items()})
         lv = row["last_value"]["mae"]
         row["model_vs_last_value_mae_reduction_pct"] = (

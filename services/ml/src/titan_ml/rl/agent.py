@@ -38,7 +38,8 @@ class QLearningAgent:
         self._rng = random.Random(seed)
 
     def q_values(self, state: State) -> np.ndarray:
-        return self.q[state]
+        values: np.ndarray = self.q[state]
+        return values
 
     def greedy(self, state: State) -> int:
         return int(np.argmax(self.q[state]))

@@ -1,28 +1,44 @@
-"""In-band V3 pricing: the local port agrees with titan_common's SwapMath; out of band is None."""
+"""In-band V3 pricing: equal to the pool's swap loop inside the band; out of band is None."""
 
 from __future__ import annotations
 
 import random
 
-import pytest
-
-from titan_ml.rl import pricing
-from titan_ml.rl.pricing import PoolSnapshot, band_edge, quote_exact_input
+from titan_common.pool_math.v3.swap import PoolState, swap
+from titan_ml.rl.pricing import PoolSnapshot, quote_exact_input
 
 # The 0.05 % pool's first state of 2024-01-05 (block 18,937,382).
 POOL = PoolSnapshot(1662990119151672310826534140478120, 199045, 12453647101533358277, 500, 10)
 
 
-@pytest.mark.skipif(pricing._shared_step is None, reason="titan_common.pool_math not installed")
-def test_port_matches_shared_swap_math() -> None:
+def test_in_band_quote_equals_the_pool_swap_loop() -> None:
+    """The one-step quote agrees with titan_common's full UniswapV3Pool.swap inside the band."""
+    lower = (POOL.tick // POOL.tick_spacing) * POOL.tick_spacing
+    state = PoolState(
+        POOL.sqrt_price_x96,
+        POOL.tick,
+        POOL.liquidity,
+        POOL.fee,
+        POOL.tick_spacing,
+        (
+            (lower - POOL.tick_spacing, 0),
+            (lower, 0),
+            (lower + POOL.tick_spacing, 0),
+            (lower + 2 * POOL.tick_spacing, 0),
+        ),
+    )
     rng = random.Random(1)
-    for _ in range(300):
+    checked = 0
+    for _ in range(200):
         zero_for_one = rng.random() < 0.5
-        edge = band_edge(POOL, zero_for_one)
-        amount = rng.randrange(1, 10**22)
-        ours = pricing._port_step(POOL.sqrt_price_x96, edge, POOL.liquidity, amount, POOL.fee)
-        theirs = pricing._shared_step(POOL.sqrt_price_x96, edge, POOL.liquidity, amount, POOL.fee)
-        assert ours == tuple(theirs)
+        amount = int(10 ** rng.uniform(3, 11) if zero_for_one else 10 ** rng.uniform(12, 21))
+        quote = quote_exact_input(POOL, zero_for_one, amount)
+        if quote is None:
+            continue
+        result = swap(state, zero_for_one, amount)
+        assert quote == -(result.amount1 if zero_for_one else result.amount0)
+        checked += 1
+    assert checked > 50
 
 
 def test_small_swap_is_priced_and_large_one_refused() -> None:
