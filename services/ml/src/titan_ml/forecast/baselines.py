@@ -32,9 +32,9 @@ def empirical_log_quantiles(
     history: FeeHistory, horizon: int, probs: tuple[float, ...]
 ) -> list[float]:
     """Quantiles of log(b[i + h] / b[i + 1]) within the history itself: the baseline's interval."""
-    lb = np.log(history.base_fee)
     steps = horizon - 1
-    if steps == 0 or len(lb) <= steps + 1:
+    if steps == 0 or len(history.base_fee) <= steps + 1 or history.base_fee.min() <= 0:
         return [0.0 for _ in probs]
+    lb = np.log(history.base_fee)
     changes = lb[1 + steps :] - lb[1 : len(lb) - steps]
     return [float(q) for q in np.quantile(changes, probs)]

@@ -112,7 +112,11 @@ class ForecastService:
         loaded = self.registry.current
         forecaster = loaded.forecaster
         reason = None
-        if forecaster is not None:
+        if forecaster is not None and float(history.base_fee.min()) <= 0.0:
+            rows = baseline_forecast(history, horizons)
+            span, model = None, "baseline_eip1559"
+            reason = "a base fee of zero in the history (no EIP-1559?): the model needs ratios"
+        elif forecaster is not None:
             rows = forecaster.predict(history, horizons)
             span = forecaster.metadata.get("data_span")
             model = "ensemble" if any(r.model == "ensemble" for r in rows) else rows[0].model

@@ -267,6 +267,13 @@ async def test_disabled_models_are_ready_baselines(make_client: Any, model_dir: 
         assert body["forecasts"][0]["base_fee_wei"] == body["next_base_fee_wei"]
 
 
+async def test_zero_base_fees_fall_back_to_the_baseline(make_client: Any, model_dir: Path) -> None:
+    history = {"base_fee_per_gas": ["0"] * 41, "gas_used_ratio": [0.5] * 40}
+    async with make_client(model_dir) as (client, _):
+        r = await client.post("/api/forecast/gas", json={"chain_id": 1, "fee_history": history})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_fee_history"
+
+
 async def test_short_history_falls_back_to_the_baseline(make_client: Any, model_dir: Path) -> None:
     async with make_client(model_dir) as (client, settings):
         body = {"chain_id": 1, "fee_history": _body_history(settings, 10)}
