@@ -137,7 +137,8 @@ class DevChain:
 
     def burn_position(self, token_id: int, fraction: float = 1.0) -> None:
         liquidity = self.npm.functions.positions(token_id).call()[7]
-        params = (token_id, int(liquidity * fraction), 0, 0, FAR_FUTURE)
+        amount = liquidity * round(fraction * 1000) // 1000  # integers: floats round up
+        params = (token_id, amount, 0, 0, FAR_FUTURE)
         self.npm.functions.decreaseLiquidity(params).call({"from": self.deployer})  # reasons
         tx_hash = self.chain.send(
             self.npm, "decreaseLiquidity", params, sender=self.deployer, gas=1_000_000

@@ -162,13 +162,18 @@ class RpcClient:
         return _result(method, response)
 
     async def batch(
-        self, calls: Sequence[Call], on_chunk: Callable[[int], None] | None = None
+        self,
+        calls: Sequence[Call],
+        on_chunk: Callable[[int], None] | None = None,
+        size: int | None = None,
     ) -> list[Any]:
         """Results in order; a call the node refused is an `RpcError` in its place.
 
-        `on_chunk(n)` is called as each chunk of n calls is answered (for a progress bar).
+        `size` calls go per request (default `batch_size`); `on_chunk(n)` is called as each
+        chunk of n calls is answered (for a progress bar).
         """
-        chunks = [calls[i : i + self.batch_size] for i in range(0, len(calls), self.batch_size)]
+        size = size or self.batch_size
+        chunks = [calls[i : i + size] for i in range(0, len(calls), size)]
         results = await asyncio.gather(*(self._batch_chunk(chunk, on_chunk) for chunk in chunks))
         return [item for chunk in results for item in chunk]
 

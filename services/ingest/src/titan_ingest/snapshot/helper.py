@@ -38,6 +38,8 @@ _V3_TYPES = ("uint160", "int24", "uint128", "uint24", "int24", "int24[]", "uint1
 
 V2_CHUNK = 400  # pairs per call
 WORD_CHUNK = 512  # bitmap words per call: ~1.5M gas, plus ~11k per initialized tick
+# Calls per JSON-RPC request: each carries the helper's code (~3 KB), and nodes cap bodies.
+HELPER_BATCH = 32
 # Above small devnet block gas limits; at geth's default RPC gas cap (50M).
 CALL_GAS = hex(50_000_000)
 
@@ -82,9 +84,9 @@ class HelperSnapshotReader:
         if self.progress:
             with SnapshotProgress(len(metas)) as bar:
                 bar.expect(len(calls))
-                results = await self.rpc.batch(calls, bar.advance)
+                results = await self.rpc.batch(calls, bar.advance, size=HELPER_BATCH)
         else:
-            results = await self.rpc.batch(calls)
+            results = await self.rpc.batch(calls, size=HELPER_BATCH)
         entries: dict[str, PoolEntry] = {}
         retry: dict[str, PoolMeta] = {}
         for (kind, item), result in zip(plan, results, strict=True):

@@ -10,12 +10,12 @@ fallback). A message from the node that cannot be read is logged and counted, ne
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 import structlog
 from web3 import AsyncWeb3
 from web3.exceptions import PersistentConnectionClosedOK
@@ -29,16 +29,27 @@ from titan_ingest.sync.stats import SyncStats
 
 _log = structlog.get_logger("titan_ingest.live")
 
-RECEIVED_AT = "titanReceivedAt"
+Notify = Callable[[Any, Any, float], None]  # (subscription id, result, arrival time)
 
 
 class _Provider(WebSocketProvider):
-    """web3.py's WebSocket provider, stamping each subscription message with its arrival
-    time and skipping (counting) frames that are not JSON instead of dying on them."""
+    """web3.py's WebSocket provider, with subscription notifications taken off the socket
+    reader and handed to `on_notification` with their arrival time: the hot path skips
+    web3.py's subscription queue and result formatters (ingest parses the raw log itself).
+    Requests and their answers (eth_subscribe, probes) go through web3.py as usual. A frame
+    that is not JSON-RPC is counted and skipped, never fatal."""
 
-    def __init__(self, url: str, on_malformed: Callable[[str], None], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_notification: Notify,
+        on_malformed: Callable[[str], None],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(url, **kwargs)
+        self._on_notification = on_notification
         self._on_malformed = on_malformed
+        self.last_message_at = time.monotonic()
 
     async def _provider_specific_socket_reader(self) -> Any:
         assert self._ws is not None
@@ -48,21 +59,22 @@ class _Provider(WebSocketProvider):
             except ConnectionClosedOK as exc:
                 raise PersistentConnectionClosedOK(user_message="connection closed") from exc
             received_at = time.time()
+            self.last_message_at = time.monotonic()
             try:
-                message = json.loads(raw)
-            except ValueError:
+                message = orjson.loads(raw)
+            except orjson.JSONDecodeError:
                 self._on_malformed("not JSON")
+                continue
+            if isinstance(message, dict) and message.get("method") == "eth_subscription":
+                params = message.get("params")
+                if not isinstance(params, dict):
+                    self._on_malformed("subscription message without params")
+                    continue
+                self._on_notification(params.get("subscription"), params.get("result"), received_at)
                 continue
             if not isinstance(message, dict | list):
                 self._on_malformed("not a JSON-RPC message")
                 continue
-            if isinstance(message, dict) and message.get("method") == "eth_subscription":
-                params = message.get("params")
-                result = params.get("result") if isinstance(params, dict) else None
-                if not isinstance(result, dict):
-                    self._on_malformed("subscription message without a result object")
-                    continue
-                result[RECEIVED_AT] = received_at
             return message
 
 
@@ -130,12 +142,30 @@ class WebSocketSource:
             await asyncio.sleep(min(left, self.poll_interval))
 
     async def _stream(self, url: str, queue: asyncio.Queue[Message]) -> None:
+        # Notifications can arrive before both subscriptions are set up: they wait in
+        # `early` and follow the catch-up request, so that it is handled first.
+        ids: dict[Any, str] = {}
+        early: list[tuple[Any, Any, float]] = []
+
+        def notify(subscription: Any, result: Any, received_at: float) -> None:
+            kind = ids.get(subscription)
+            if kind is None:
+                early.append((subscription, result, received_at))
+                return
+            try:
+                if kind == "logs":
+                    queue.put_nowait(parse_log(result, received_at))
+                else:
+                    queue.put_nowait(parse_head(result, received_at))
+            except MalformedLogError as exc:
+                self._malformed(str(exc))
+
         provider = _Provider(
             url,
+            notify,
             self._malformed,
             max_connection_retries=1,
             request_timeout=self.request_timeout,
-            subscription_response_queue_size=100_000,
         )
         async with AsyncWeb3(provider) as w3:
             heads = await w3.eth.subscribe("newHeads")
@@ -152,41 +182,33 @@ class WebSocketSource:
             self.stats.source_connected = True
             self.stats.endpoint = url
             _log.info("ingest.ws.connected", url=url, connections=self.connections)
+            # No await from here to the flush: nothing can slip in between.
             queue.put_nowait(CatchUpMsg("connected", time.time()))
-            stream = w3.socket.process_subscriptions()
-            while True:
-                try:
-                    message = await asyncio.wait_for(anext(stream), self.stall_timeout)
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
-                    await self._probe(w3)
-                    continue
-                except Exception as exc:
-                    task = provider._message_listener_task
-                    if task is None or task.done():
-                        raise
-                    self._malformed(f"{type(exc).__name__}: {exc}")
-                    continue
-                self._dispatch(message, heads, logs, queue)
+            ids.update({heads: "heads", logs: "logs"})
+            for subscription, result, received_at in early:
+                if subscription in ids:
+                    notify(subscription, result, received_at)
+            early.clear()
+            await self._watch(w3, provider)
+
+    async def _watch(self, w3: AsyncWeb3[Any], provider: _Provider) -> None:
+        """Until the connection ends: probe the node when the stream is quiet for long."""
+        listener = provider._message_listener_task
+        assert listener is not None
+        while True:
+            done, _ = await asyncio.wait({listener}, timeout=self.stall_timeout / 3)
+            if done:
+                listener.result()  # raises what ended it
+                return  # closed cleanly
+            if time.monotonic() - provider.last_message_at > self.stall_timeout:
+                await self._probe(w3)
+                provider.last_message_at = time.monotonic()
 
     async def _probe(self, w3: AsyncWeb3[Any]) -> None:
         """Quiet for a while: fine if the node is alive and has no newer block than we saw."""
         number = await asyncio.wait_for(w3.eth.block_number, self.request_timeout)
         if number > self.stats.node_head:
             raise ConnectionError(f"the stream is stalled: the node is at block {number}")
-
-    def _dispatch(self, message: Any, heads: str, logs: str, queue: asyncio.Queue[Message]) -> None:
-        result = message.get("result")
-        received_at = result.get(RECEIVED_AT) if hasattr(result, "get") else None
-        received_at = received_at or time.time()
-        try:
-            if message.get("subscription") == logs:
-                queue.put_nowait(parse_log(result, received_at))
-            elif message.get("subscription") == heads:
-                queue.put_nowait(parse_head(result, received_at))
-        except MalformedLogError as exc:
-            self._malformed(str(exc))
 
     def _malformed(self, why: str) -> None:
         self.stats.malformed_messages += 1
