@@ -85,3 +85,41 @@ def anchor_range(history: FeeHistory, max_horizon: int) -> npt.NDArray[np.int64]
     """Every anchor with a full window behind it and every horizon's answer ahead of it."""
     last = history.blocks - max_horizon  # a + max_horizon <= blocks (index into base_fee)
     return np.arange(WINDOW - 1, last + 1, dtype=np.int64)
+
+
+_EWMA_WEIGHTS = np.array([0.5 ** (np.arange(WINDOW - 1, -1, -1) / hl) for hl in EWMA_HALF_LIVES])
+_EWMA_WEIGHTS /= _EWMA_WEIGHTS.sum(axis=1, keepdims=True)
+_MOMENTUM_INDEX = np.array([-1 - k for k in MOMENTUM])
+
+
+def feature_row(history: FeeHistory) -> FloatArray:
+    """`feature_matrix` at the last block, in a third of the numpy calls: the serving path.
+    A test holds it equal to `feature_matrix`."""
+    if history.blocks < WINDOW:
+        raise ValueError(f"a forecast needs {WINDOW} blocks of history")
+    lb = np.log(history.base_fee[-(WINDOW + 1) :])  # blocks t - 31 .. t + 1
+    r = history.gas_used_ratio[-WINDOW:]  # blocks t - 31 .. t
+    last = lb[-1]
+    cs = np.cumsum(r[::-1])
+    d = np.diff(lb)
+    d8 = d[-8:]
+    full = r > 0.95
+    return np.concatenate(
+        (
+            r[: -RATIO_LAGS - 1 : -1],
+            last - lb[_MOMENTUM_INDEX],
+            cs[[m - 1 for m in MEAN_SPANS]] / np.array(MEAN_SPANS),
+            (
+                np.sqrt(max(float((d8 * d8).mean() - d8.mean() ** 2), 0.0)),
+                np.sqrt(max(float((d * d).mean() - d.mean() ** 2), 0.0)),
+            ),
+            _EWMA_WEIGHTS @ r,
+            (
+                full[-8:].mean(),
+                full.mean(),
+                (r[-8:] < 0.05).mean(),
+                last - lb[-8:].mean(),
+                last - lb[-32:].mean(),
+            ),
+        )
+    )[None, :]

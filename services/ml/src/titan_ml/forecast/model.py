@@ -18,7 +18,7 @@ import joblib
 import numpy as np
 
 from titan_ml.forecast.baselines import BEST_BASELINE, empirical_log_quantiles
-from titan_ml.forecast.features import FEATURE_NAMES, WINDOW, feature_matrix
+from titan_ml.forecast.features import FEATURE_NAMES, WINDOW, feature_row
 from titan_ml.forecast.history import FeeHistory
 
 XGB_FILE = "forecaster_xgb.pkl"
@@ -94,8 +94,7 @@ class MarketForecaster:
     def predict(self, history: FeeHistory, horizons: list[int]) -> list[HorizonForecast]:
         if history.blocks < WINDOW:
             return baseline_forecast(history, horizons, reason_model="baseline_eip1559")
-        anchor = np.array([history.blocks - 1], dtype=np.int64)
-        x = (feature_matrix(history, anchor) - self._mean) / self._scale
+        x = (feature_row(history) - self._mean) / self._scale
         # Every horizon in two calls: the multi-output booster and the stacked GB stages.
         log_ratio = self.weights * self.booster.inplace_predict(x, validate_features=False)[0]
         log_ratio += (1.0 - self.weights) * self._gb.predict(x)

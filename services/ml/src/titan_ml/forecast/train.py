@@ -28,7 +28,7 @@ XGB_PARAMS: dict[str, Any] = {
     "objective": "reg:absoluteerror",
     "tree_method": "hist",
     "max_depth": 4,
-    "eta": 0.05,
+    "eta": 0.1,
     "subsample": 0.8,
     "colsample_bytree": 0.8,
     "min_child_weight": 20,

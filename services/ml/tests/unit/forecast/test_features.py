@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from titan_ml.forecast.features import FEATURE_NAMES, WINDOW, anchor_range, feature_matrix, targets
+from titan_ml.forecast.features import (
+    FEATURE_NAMES,
+    WINDOW,
+    anchor_range,
+    feature_matrix,
+    feature_row,
+    targets,
+)
 from titan_ml.forecast.history import FeeHistory, synthetic
 
 
@@ -36,3 +43,14 @@ def test_level_free_features_scale_invariant() -> None:
     scaled = FeeHistory(history.oldest_block, history.base_fee * 10, history.gas_used_ratio)
     a = np.array([100, 150])
     assert np.allclose(feature_matrix(history, a), feature_matrix(scaled, a))
+
+
+def test_serving_row_equals_the_training_matrix() -> None:
+    history = synthetic(600, seed=6)
+    for t in (WINDOW - 1, 100, 333, history.blocks - 1):
+        part = FeeHistory(
+            history.oldest_block, history.base_fee[: t + 2], history.gas_used_ratio[: t + 1]
+        )
+        assert np.allclose(
+            feature_row(part), feature_matrix(part, np.array([t])), rtol=0, atol=1e-9
+        )
