@@ -175,7 +175,8 @@ def measured_section(results: dict[str, Any]) -> str:
         ]
     for name in ("ingest", "scanner", "ml"):
         if name in results:
-            lines += [f"### {name}", "", "```json", json.dumps(results[name], indent=1), "```", ""]
+            body = results[name].get("summary") or json.dumps(results[name], indent=1)
+            lines += [f"### {name} (its own benchmark script)", "", "```", body, "```", ""]
     lines.append(END)
     return "\n".join(lines)
 

@@ -22,9 +22,15 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
-# Each service's own benchmark: a script taking `--json OUT` (and `--quick`).
-SERVICE_BENCHES = {
-    "scanner": "services/scanner/bench/bench_scanner.py",
+# Each service's own benchmark: (argv after `python`, extra argv for --quick). Each writes
+# JSON to the file after --json when it supports it; otherwise its printed summary is kept.
+SERVICE_BENCHES: dict[str, tuple[list[str], list[str]]] = {
+    "ingest": (["services/ingest/bench/bench_ingest.py"], ["--seconds", "5", "--rounds", "1"]),
+    "scanner": (
+        ["services/scanner/bench/bench_scanner.py", "--json", "{out}"],
+        ["--pools", "2000"],
+    ),
+    "ml": (["-m", "titan_ml", "bench"], []),
 }
 sys.path.insert(0, str(BENCH_DIR))
 
@@ -82,18 +88,28 @@ def engine_criterion(cases_file: Path, quick: bool) -> dict[str, float]:
     return out
 
 
-def service_bench(name: str, script: Path, quick: bool) -> dict[str, Any]:
-    """A service's own benchmark script; it writes its figures to the file given by --json."""
+def service_bench(name: str, argv: list[str]) -> dict[str, Any]:
+    """Run one service's benchmark; its JSON file, its last JSON line, or its printed summary."""
     out = RESULTS / f"{name}.json"
-    argv = [sys.executable, str(script), "--json", str(out), *(["--quick"] if quick else [])]
+    out.unlink(missing_ok=True)
+    argv = [arg.replace("{out}", str(out)) for arg in argv]
     try:
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=900
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return {"error": f"{name}: {exc}"}
-    if done.returncode != 0 or not out.is_file():
+    if done.returncode != 0:
         return {"error": f"{name} exited {done.returncode}: {done.stderr.strip()[-500:]}"}
-    result: dict[str, Any] = json.loads(out.read_text())
-    return result
+    if out.is_file():
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+    lines = done.stdout.strip().splitlines()
+    try:
+        parsed: dict[str, Any] = json.loads(lines[-1])
+        return parsed
+    except (ValueError, IndexError):
+        return {"summary": "\n".join(lines[-40:])}
 
 
 def main() -> int:
@@ -119,10 +135,9 @@ def main() -> int:
     results["engine_http"] = engine_http.run(
         binary, cases_file, RESULTS, seconds=2 if args.quick else 5
     )
-    for name, script in SERVICE_BENCHES.items():
-        if (ROOT / script).is_file():
-            print(f"{name} ...", flush=True)
-            results[name] = service_bench(name, ROOT / script, args.quick)
+    for name, (argv, quick_argv) in SERVICE_BENCHES.items():
+        print(f"{name} ...", flush=True)
+        results[name] = service_bench(name, argv + (quick_argv if args.quick else []))
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["seconds"] = time.perf_counter() - started
     results["figures"] = report.flat_figures(results)

@@ -68,6 +68,10 @@ class Anvil:
             "--accounts", "10",
             "--balance", "100000000",
             "--silent",
+            # anvil writes every older block's state to ~/.foundry/anvil/tmp: unbounded, a long
+            # flow on the large scenario fills a disk. Keep a bounded window; tests and services
+            # only read recent blocks.
+            "--max-persisted-states", "64",
         ]  # fmt: skip
         if self.load_state is not None:
             argv += ["--load-state", str(self.load_state)]
