@@ -181,6 +181,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="latency run length")
     parser.add_argument("--pause", type=float, default=0.05, help="flow pause between steps")
     parser.add_argument("--rounds", type=int, default=3, help="snapshot repetitions")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         manifest_path = Path(tmp) / "manifest.json"
@@ -201,6 +202,8 @@ def main() -> int:
         finally:
             running.stop()
     print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 

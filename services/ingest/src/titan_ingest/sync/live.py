@@ -207,6 +207,7 @@ class WebSocketSource:
     async def _probe(self, w3: AsyncWeb3[Any]) -> None:
         """Quiet for a while: fine if the node is alive and has no newer block than we saw."""
         number = await asyncio.wait_for(w3.eth.block_number, self.request_timeout)
+        self.stats.last_node_contact = time.time()
         if number > self.stats.node_head:
             raise ConnectionError(f"the stream is stalled: the node is at block {number}")
 
