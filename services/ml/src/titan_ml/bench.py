@@ -3,19 +3,20 @@ training time on the shipped data. Prints a table and the forecaster's evaluatio
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import numpy as np
-import uvicorn
 
 from titan_ml.api.schemas import RlStateIn
-from titan_ml.app import create_app
-from titan_ml.forecast.collect import FeeHistorySource
 from titan_ml.forecast.history import FeeHistory, load_base_fee_csv
 from titan_ml.forecast.model import MarketForecaster
 from titan_ml.serving.actions import decide
@@ -30,19 +31,6 @@ STATE = {
     "gas_cost": str(2 * 10**16),
     "hops": 2,
 }
-
-
-class _StaticSource(FeeHistorySource):
-    """The same history every time: the bench measures the service, not a node."""
-
-    def __init__(self, history: FeeHistory) -> None:
-        self._history = history
-
-    async def latest(self) -> FeeHistory:
-        return self._history
-
-    async def aclose(self) -> None:
-        return None
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -65,41 +53,76 @@ def _time(fn: Callable[[], Any], iterations: int) -> dict[str, float]:
     return _percentiles(samples)
 
 
-async def _http(settings: MlSettings, history: FeeHistory, iterations: int) -> dict[str, Any]:
-    app = create_app(settings, fee_source=_StaticSource(history))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+def _http(settings: MlSettings, history: FeeHistory, iterations: int) -> dict[str, Any]:
+    """The service in its own process (as deployed), measured from this one over keep-alive."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ML_PORT": str(port),
+        "ML_BIND_ADDR": "127.0.0.1",
+        "ML_DATA_DIR": str(settings.ml_data_dir.resolve()),
+        "TITAN_SHARED_DATA": str(settings.shared_data_dir.resolve()),
+        "CHAIN_ID": str(settings.chain_id),
+        "LOG_LEVEL": "WARNING",
+        "ML_AUTO_RETRAIN": "false",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "titan_ml", "serve"], env=env)
+    fee_history = {
+        "oldest_block": history.oldest_block,
+        "base_fee_per_gas": [str(int(v)) for v in history.base_fee],
+        "gas_used_ratio": [float(v) for v in history.gas_used_ratio],
+    }
+    calls = {
+        "forecast_http (h=1..5, 64-block history in the body)": (
+            "/api/forecast/gas",
+            {"chain_id": settings.chain_id, "fee_history": fee_history},
+        ),
+        "forecast_http (h=3, 64-block history in the body)": (
+            "/api/forecast/gas",
+            {"chain_id": settings.chain_id, "horizon": 3, "fee_history": fee_history},
+        ),
+        "rl_action_http": ("/api/rl/action", STATE),
+        "rl_action_batch_http (100 states)": ("/api/rl/action/batch", {"states": [STATE] * 100}),
+    }
     out: dict[str, Any] = {}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        calls = {
-            "forecast_http (h=1..5)": ("/api/forecast/gas", {"chain_id": settings.chain_id}),
-            "forecast_http (h=1)": (
-                "/api/forecast/gas",
-                {"chain_id": settings.chain_id, "horizon": 1},
-            ),
-            "rl_action_http": ("/api/rl/action", STATE),
-            "rl_action_batch_http (100 states)": (
-                "/api/rl/action/batch",
-                {"states": [STATE] * 100},
-            ),
-        }
-        for name, (path, body) in calls.items():
-            for _ in range(50):
-                (await client.post(path, json=body)).raise_for_status()
-            samples = []
-            for _ in range(iterations):
-                t = time.perf_counter()
-                r = await client.post(path, json=body)
-                samples.append(time.perf_counter() - t)
-                assert r.status_code == 200
-            out[name] = _percentiles(samples)
-    server.should_exit = True
-    await task
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            _wait_ready(client, server)
+            for name, (path, body) in calls.items():
+                out[name] = _time(_poster(client, path, json.dumps(body).encode()), iterations)
+    finally:
+        server.terminate()
+        server.wait(10)
     return out
+
+
+def _poster(client: httpx.Client, path: str, payload: bytes) -> Callable[[], None]:
+    headers = {"content-type": "application/json"}
+
+    def post() -> None:
+        client.post(path, content=payload, headers=headers).raise_for_status()
+
+    return post
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if server.poll() is not None:
+            raise RuntimeError("the service exited during start-up")
+        try:
+            if client.get("/ready").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("the service did not become ready")
 
 
 def run_bench(settings: MlSettings, iterations: int = 2000, train: bool = True) -> dict[str, Any]:
@@ -127,7 +150,7 @@ def run_bench(settings: MlSettings, iterations: int = 2000, train: bool = True) 
         "forecast_in_process (h=3)": _time(lambda: forecaster.predict(history, [3]), iterations),
         "rl_action_in_process": _time(lambda: decide(registry, state), iterations),
     }
-    latency.update(asyncio.run(_http(settings, history, max(iterations // 4, 200))))
+    latency.update(_http(settings, history, max(iterations // 2, 200)))
     table = Table(title="latency (microseconds)")
     for col in ("what", "p50", "p99", "mean"):
         table.add_column(col, justify="right")
