@@ -80,8 +80,12 @@ class TrainingJobs:
         self._schedule = asyncio.create_task(self._retrain_loop())
 
     async def _retrain_loop(self) -> None:
+        # Without models, the first run starts at once rather than after a whole interval.
+        first = self.registry.current.forecaster is None or self.registry.current.agent is None
         while True:
-            await asyncio.sleep(self.settings.ml_retrain_interval)
+            if not first:
+                await asyncio.sleep(self.settings.ml_retrain_interval)
+            first = False
             try:
                 options = await self._scheduled_options()
                 job = self.start(options)
