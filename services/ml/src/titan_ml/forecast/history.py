@@ -10,6 +10,7 @@ fee, which is known once block i is mined, and never from anything later.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -129,16 +130,16 @@ def _unix(stamp: str) -> float:
 
 
 def synthetic(blocks: int, seed: int = 0, start_fee: float = 30e9) -> FeeHistory:
-    """An EIP-1559 chain driven by autocorrelated random demand: for `--synthetic` only."""
+    """An EIP-1559 chain whose demand is autocorrelated and falls as the fee rises (so the fee
+    wanders around `start_fee` instead of drifting away): for `--synthetic` only."""
     rng = np.random.default_rng(seed)
-    demand = np.zeros(blocks)
     level = 0.5
+    fees = [start_fee]
+    ratio = np.zeros(blocks)
     for i in range(blocks):
         level = 0.97 * level + 0.03 * 0.5 + rng.normal(0, 0.05)
-        demand[i] = level
-    ratio = np.clip(demand + rng.normal(0, 0.15, blocks), 0.0, 1.0)
-    fees = [start_fee]
-    for r in ratio:
-        fees.append(float(next_base_fee(int(fees[-1]), float(r))))
+        pressure = 0.5 * math.log(fees[-1] / start_fee)
+        ratio[i] = min(max(level - pressure + rng.normal(0, 0.15), 0.0), 1.0)
+        fees.append(float(next_base_fee(int(fees[-1]), float(ratio[i]))))
     ts = 1_700_000_000.0 + 12.0 * np.arange(blocks, dtype=np.float64)
     return FeeHistory(1, np.array(fees), ratio, ts)

@@ -54,3 +54,10 @@ def test_tail_keeps_the_next_base_fee() -> None:
 def test_shape_is_checked() -> None:
     with pytest.raises(ValueError, match="one entry more"):
         FeeHistory(0, np.ones(3), np.ones(3))
+
+
+def test_synthetic_fee_wanders_but_stays_near_its_start() -> None:
+    history = synthetic(5000, seed=2)
+    assert 3e9 < history.base_fee.min() and history.base_fee.max() < 300e9
+    steps = np.diff(history.base_fee) / history.base_fee[:-1]
+    assert np.abs(steps).max() <= 0.125 + 1e-9
