@@ -65,7 +65,7 @@ class TrainingJobs:
             job.summary = {
                 "seconds": summary["seconds"],
                 "evaluation": summary["forecaster"]["evaluation"],
-                "rl": summary["rl"]["evaluation"],
+                "rl": summary["rl"].get("evaluation", summary["rl"]),
             }
             self.registry.reload()
             _log.info("ml.train.finished", job=job.id, seconds=summary["seconds"])

@@ -48,6 +48,10 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
         ]
         table.add_row(h, *cells, f"{row['model_vs_last_value_mae_reduction_pct']:+.1f} %")
     console.print(table)
+    if "skipped" in summary["rl"]:
+        console.print(f"Q-learning skipped: {summary['rl']['skipped']}")
+        console.print(f"trained in {summary['seconds']:.1f} s")
+        return
     rl = summary["rl"]["evaluation"]
     rl_table = Table(title=f"Q-learning, {rl['episodes']} held-out episodes: reward ETH")
     for col in ("policy", "mean", "std", "executions"):

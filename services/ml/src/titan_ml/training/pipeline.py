@@ -104,7 +104,13 @@ def train_all(
     _atomic_write(models_dir / GB_FILE, lambda p: joblib.dump(fit.gb, p))
     _atomic_write(models_dir / SCALER_FILE, lambda p: joblib.dump(fit.scaler, p))
     _atomic_write(models_dir / PLOT_FILE, lambda p: plot_forecasts(fit, p))
-    rl = _train_rl(settings, options, history, progress)
+    missing = [str(p) for p in settings.pool_files if not p.is_file()]
+    if missing:
+        # A container without the shared data can still retrain the forecaster from collected
+        # history; the agent keeps its last table (or the service its threshold rule).
+        rl: dict[str, Any] = {"skipped": f"pool replay files not found: {', '.join(missing)}"}
+    else:
+        rl = _train_rl(settings, options, history, progress)
     metadata["training_seconds"] = round(time.perf_counter() - started, 2)
     _atomic_write(
         models_dir / METADATA_FILE, lambda p: p.write_text(json.dumps(metadata, indent=1))

@@ -96,3 +96,19 @@ def test_fast_inference_equals_the_libraries_predict(
         booster.inplace_predict(x, validate_features=False),
         booster.predict(__import__("xgboost").DMatrix(x)),
     )
+
+
+def test_without_the_pool_files_only_the_forecaster_trains(
+    settings_factory: Any, tmp_path: Any
+) -> None:
+    from titan_ml.training.pipeline import TrainOptions, train_all
+
+    empty = tmp_path / "no-shared-data"
+    empty.mkdir()
+    settings = settings_factory(ml_data_dir=tmp_path / "data").model_copy(
+        update={"shared_data_dir": empty}
+    )
+    summary = train_all(settings, TrainOptions(samples=2000, episodes=5, synthetic=True))
+    assert "pool replay files not found" in summary["rl"]["skipped"]
+    assert MarketForecaster.load(settings.models_dir).metadata["synthetic"] is True
+    assert not (settings.ml_data_dir / Q_TABLE_FILE).exists()
