@@ -144,3 +144,21 @@ async def test_batch_snapshot_equals_helper_snapshot(
     batch = await ingest(ws=False, ingest_snapshot_method="batch")
     await compare(helper)
     await compare(batch)
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+async def test_anvil_reorg_replaces_blocks_at_the_same_height(
+    stepped: Any, ingest: Start, compare: Compare, depth: int
+) -> None:
+    chain = stepped
+    pipeline = await ingest()
+    await asyncio.to_thread(chain.flow_blocks, depth + 2)
+    await compare(pipeline)
+    reorgs = pipeline.stats.reorgs
+    head = chain.head
+    # anvil_reorg drops the last `depth` blocks and mines as many new ones (empty here):
+    # the same height, other hashes, and the dropped swaps undone.
+    await asyncio.to_thread(chain.rpc, "anvil_reorg", depth, [])
+    assert chain.head == head
+    await compare(pipeline)
+    assert pipeline.stats.reorgs > reorgs
