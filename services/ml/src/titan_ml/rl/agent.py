@@ -1,7 +1,8 @@
 """`QLearningAgent`: tabular Q-learning with epsilon-greedy exploration and experience replay.
 
-Q-values are in ETH of profit after gas. Unvisited states keep Q = 0 everywhere, and ties go
-to the first action, skip: the agent never gambles on a state it has not seen.
+Q-values are in ETH of profit after gas. Unvisited states keep Q = 0 everywhere (`seen` tells);
+whoever acts for the agent decides what to do there (serving and evaluation fall back to the
+threshold rule, so the agent only overrides where it has learned something).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class QLearningAgent:
     def q_values(self, state: State) -> np.ndarray:
         values: np.ndarray = self.q[state]
         return values
+
+    def seen(self, state: State) -> bool:
+        """Whether training ever tried an action in this state."""
+        return bool(self.visits[state].any())
 
     def greedy(self, state: State) -> int:
         return int(np.argmax(self.q[state]))

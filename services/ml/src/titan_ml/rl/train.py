@@ -99,7 +99,7 @@ def evaluate_policies(
     env: ArbitrageEnv, agent: QLearningAgent, episodes: int, seed: int
 ) -> dict[str, Any]:
     def greedy(e: ArbitrageEnv, o: Opportunity, s: State) -> int:
-        return agent.greedy(s)
+        return agent.greedy(s) if agent.seen(s) else threshold_rule(e, o, s)
 
     policies: dict[str, Policy] = {"agent_greedy": greedy, **FIXED_POLICIES}
     out: dict[str, Any] = {}

@@ -1,7 +1,8 @@
 """Answering an RL action request: the state's buckets, the greedy action and its Q-values.
 
-Without an agent, the threshold rule answers (execute at full size and a 1.0 bid when the
-gross profit clears the gas), labelled `threshold_rule`.
+Without an agent, or for a state the agent never trained in, the threshold rule answers
+(execute at full size and a 1.0 bid when the gross profit clears the gas), labelled
+`threshold_rule`; the evaluation judges the agent with the same fallback.
 """
 
 from __future__ import annotations
@@ -37,14 +38,16 @@ def decide(registry: ModelRegistry, state: RlStateIn) -> RlActionResponse:
     size = float(state.amount_in) / 10**state.base_token_decimals
     buckets = discretise(state.spread_bps, size, gas, gross, state.recent_success)
     agent = registry.current.agent
-    if agent is None:
-        index = EXECUTE_FULL if gross > gas else 0
-        q_values: dict[str, float] = {}
-        source, seen = "threshold_rule", False
-    else:
+    seen = agent is not None and agent.seen(buckets)
+    if agent is not None and seen:
         index = agent.greedy(buckets)
+        source = "rl_agent"
+    else:  # no agent, or a state it never trained in: the threshold rule
+        index = EXECUTE_FULL if gross > gas else 0
+        source = "threshold_rule"
+    q_values: dict[str, float] = {}
+    if agent is not None:
         q_values = {a.name: float(v) for a, v in zip(ACTIONS, agent.q_values(buckets), strict=True)}
-        source, seen = "rl_agent", bool(agent.visits[buckets].any())
     action = ACTIONS[index]
     return RlActionResponse(
         action=ActionOut(
