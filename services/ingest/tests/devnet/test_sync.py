@@ -152,10 +152,15 @@ async def test_anvil_reorg_replaces_blocks_at_the_same_height(
 ) -> None:
     chain = stepped
     pipeline = await ingest()
-    await asyncio.to_thread(chain.flow_blocks, depth + 2)
     await compare(pipeline)
     reorgs = pipeline.stats.reorgs
+    swaps = 0
+    while swaps == 0:  # the blocks to drop must hold swaps, so that new ones differ
+        swaps = await asyncio.to_thread(chain.flow_blocks, depth)
     head = chain.head
+    async with asyncio.timeout(30):
+        while pipeline.store.head != head:  # noqa: ASYNC110 (applied, not yet settled)
+            await asyncio.sleep(0.02)
     # anvil_reorg drops the last `depth` blocks and mines as many new ones (empty here):
     # the same height, other hashes, and the dropped swaps undone.
     await asyncio.to_thread(chain.rpc, "anvil_reorg", depth, [])
