@@ -21,6 +21,7 @@ from typing import IO
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RUN_DIR = Path("run")
+ML_METADATA = Path("data/models/forecaster_metadata.json")
 
 
 class LauncherSettings(BaseSettings):
@@ -142,6 +143,11 @@ def main() -> int:
             proc = launcher.start("engine", [str(s.engine_bin)], service_env)
             wait_healthy("engine", urls["engine"], proc)
             running["engine"] = urls["engine"]
+        if python_service("ml") and not ML_METADATA.is_file():
+            # Without trained models the ML service serves baselines only: train once first.
+            print("training the ML models once (real fee history; under a minute) ...")
+            if subprocess.run([sys.executable, "-m", "titan_ml", "train"]).returncode != 0:
+                raise RuntimeError("training the ML models failed; see the output above")
         for name in ("ml", "ingest", "scanner"):
             if python_service(name):
                 proc = launcher.start(name, [sys.executable, "-m", f"titan_{name}"], service_env)
