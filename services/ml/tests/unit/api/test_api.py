@@ -195,12 +195,15 @@ async def test_rl_action_for_a_scanner_state(make_client: Any, model_dir: Path) 
         r = await client.post("/api/rl/action", json=SCANNER_STATE)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["action"]["source"] == "rl_agent"
+    # A state the agent never trained in is answered by the threshold rule, as evaluated.
+    assert body["action"]["source"] in ("rl_agent", "threshold_rule")
     assert len(body["q_values"]) == 10 and "skip" in body["q_values"]
     assert body["state"] == [3, 2, 0, 1]
     best = max(body["q_values"], key=lambda k: body["q_values"][k])
-    if body["q_values"][best] > 0:
+    if body["action"]["source"] == "rl_agent" and body["q_values"][best] > 0:
         assert body["action_name"] == best
+    if body["action"]["source"] == "threshold_rule":  # gross 0.12 ETH clears 0.02 ETH of gas
+        assert body["action"]["execute"] is True
 
 
 async def test_rl_action_batch_and_bad_states(make_client: Any, model_dir: Path) -> None:
