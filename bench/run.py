@@ -25,7 +25,10 @@ RESULTS = BENCH_DIR / "results"
 # Each service's own benchmark: (argv after `python`, extra argv for --quick). Each writes
 # JSON to the file after --json when it supports it; otherwise its printed summary is kept.
 SERVICE_BENCHES: dict[str, tuple[list[str], list[str]]] = {
-    "ingest": (["services/ingest/bench/bench_ingest.py"], ["--seconds", "5", "--rounds", "1"]),
+    "ingest": (
+        ["services/ingest/bench/bench_ingest.py", "--json", "{out}"],
+        ["--seconds", "5", "--rounds", "1"],
+    ),
     "scanner": (
         ["services/scanner/bench/bench_scanner.py", "--json", "{out}"],
         ["--pools", "2000"],
