@@ -126,3 +126,38 @@ def test_price_limit_partial_fill() -> None:
     result = swap(state, True, 10**30, limit)
     assert result.sqrt_price_x96 == limit
     assert result.amount0 < 10**30
+
+
+def _at(state: PoolState, tick: int, keep) -> PoolState:  # type: ignore[no-untyped-def]
+    """`state` moved to `tick` (liquidity unchanged: no tick lies between 0 and 30), only the
+    ticks `keep` accepts supplied."""
+    ticks = tuple(t for t in state.ticks if keep(t[0]))
+    return PoolState(get_sqrt_ratio_at_tick(tick), tick, state.liquidity, 3000, 60, ticks)
+
+
+@pytest.mark.parametrize("zero_for_one", [True, False])
+@pytest.mark.parametrize(
+    "keep",
+    [lambda i: -600 <= i <= 600, lambda i: i >= 120, lambda i: i <= -120],
+    ids=["inner_span", "span_above_current", "span_below_current"],
+)
+def test_missing_ticks_raise_only_when_reached(zero_for_one: bool, keep) -> None:  # type: ignore[no-untyped-def]
+    full, part = _at(pool(), 30, lambda _: True), _at(pool(), 30, keep)
+    raised = 0
+    for amount in (10**15, 10**18, 10**21, 10**23, 10**25, -(10**15), -(10**21), -(10**25)):
+        want = swap(full, zero_for_one, amount)
+        try:
+            got = swap(part, zero_for_one, amount)
+        except InsufficientTickData:
+            raised += 1
+            continue
+        assert got == want, amount  # answered only where exact
+    assert raised >= 2  # the large swaps reach the unknown region
+    assert swap(part, zero_for_one, 10**15) == swap(full, zero_for_one, 10**15)
+
+
+def test_past_the_last_tick_the_spacing_allows_is_known() -> None:
+    # full range only: past ±887220 no tick of spacing 60 can exist, as the contract sees it
+    state = PoolState(1 << 96, 0, L, 3000, 60, ((-887220, L), (887220, -L)))
+    result = swap(state, False, -(10**30))
+    assert result.tick == 887271 and result.liquidity == 0

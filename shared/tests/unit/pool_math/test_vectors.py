@@ -65,4 +65,7 @@ def test_vector(kind: str, case: dict[str, Any]) -> None:
             _run(kind, case["input"])
         assert info.value.code == case["error"]["code"]
     else:
-        assert _run(kind, case["input"]) == case["expected"]
+        # compare the keys the case gives (a published snapshot may hold only some of them)
+        got = _run(kind, case["input"])
+        assert case["expected"], "a case expects something"
+        assert {k: got[k] for k in case["expected"]} == case["expected"]

@@ -3,10 +3,14 @@
 //!
 //! `TickBitmap.nextInitializedTickWithinOneWord` (`contracts/libraries/TickBitmap.sol`) is
 //! emulated exactly: steps stop at 256-tick word boundaries as in the contract, which matters for
-//! rounding. The ticks supplied cover the span from the lowest to the highest one given; a swap
-//! that would look for an initialized tick beyond that span fails with
-//! [`MathError::InsufficientTickData`] instead of guessing. Protocol fees change only fee growth,
-//! not amounts, and are left out.
+//! rounding. The ticks supplied are taken as complete from the lowest to the highest one given,
+//! and nothing is assumed outside that span (also where the current tick lies outside it). There
+//! a step ends at the nearest tick that could be initialized (a multiple of the spacing within
+//! `MIN_TICK..=MAX_TICK`), marked unknown: the amounts up to it do not depend on the missing data
+//! and stay exact, and the swap fails with [`MathError::InsufficientTickData`] only if the price
+//! reaches that tick, since crossing it would need its `liquidityNet`. A swap that ends before it
+//! (amount or price limit) is answered exactly, as is one past the last tick the spacing allows.
+//! Protocol fees change only fee growth, not amounts, and are left out.
 
 use alloy_primitives::{I256, U256};
 
@@ -65,40 +69,57 @@ pub struct SwapResult {
     pub liquidity: u128,
 }
 
-/// nextInitializedTickWithinOneWord over `ticks`: (next tick, its position if initialized).
+/// What lies at the tick a step ends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextTick {
+    /// `ticks[i]`: its `liquidityNet` is crossed.
+    Initialized(usize),
+    /// Known not initialized (a word boundary inside the span supplied, or past the tick range).
+    Uninitialized,
+    /// Outside the span supplied: the swap must not cross it.
+    Unknown,
+}
+
+/// nextInitializedTickWithinOneWord over `ticks`, taken as complete only from their lowest to
+/// their highest index: outside that span the nearest tick that could be initialized, unknown.
 pub fn next_initialized_tick_within_one_word(
     ticks: &[Tick],
     tick: i32,
     tick_spacing: i32,
     lte: bool,
-) -> Result<(i32, Option<usize>), MathError> {
+) -> (i32, NextTick) {
+    let (lo, hi) = match (ticks.first(), ticks.last()) {
+        (Some(a), Some(b)) => (a.index, b.index),
+        _ => (i32::MAX, i32::MIN),
+    };
     let compressed = tick.div_euclid(tick_spacing);
+    // the nearest tick that could be initialized in this direction
+    let nearest = if lte { compressed * tick_spacing } else { (compressed + 1) * tick_spacing };
+    if !(MIN_TICK..=MAX_TICK).contains(&nearest) {
+        return (nearest, NextTick::Uninitialized);
+    }
+    if nearest < lo || nearest > hi {
+        return (nearest, NextTick::Unknown);
+    }
     if lte {
-        let top = compressed * tick_spacing;
-        let pos = ticks.partition_point(|t| t.index <= top);
-        if pos == 0 {
-            return Err(MathError::InsufficientTickData);
-        }
-        let word_start = (compressed >> 8) << 8;
+        // ticks[0].index = lo <= nearest, so pos >= 1
+        let pos = ticks.partition_point(|t| t.index <= nearest);
+        let word_start = ((compressed >> 8) << 8) * tick_spacing;
         let found = ticks[pos - 1].index;
-        if found >= word_start * tick_spacing {
-            Ok((found, Some(pos - 1)))
+        if found >= word_start {
+            (found, NextTick::Initialized(pos - 1))
         } else {
-            Ok((word_start * tick_spacing, None))
+            (word_start, NextTick::Uninitialized)
         }
     } else {
-        let compressed = compressed + 1;
-        let bottom = compressed * tick_spacing;
-        let pos = ticks.partition_point(|t| t.index < bottom);
-        if pos == ticks.len() {
-            return Err(MathError::InsufficientTickData);
-        }
-        let word_end = ((compressed >> 8) << 8) + 255;
+        // nearest <= hi, so pos < len
+        let pos = ticks.partition_point(|t| t.index < nearest);
+        let word_end = ((((compressed + 1) >> 8) << 8) + 255) * tick_spacing;
         let found = ticks[pos].index;
-        if found <= word_end * tick_spacing {
-            Ok((found, Some(pos)))
+        if found <= word_end {
+            (found, NextTick::Initialized(pos))
         } else {
-            Ok((word_end * tick_spacing, None))
+            (word_end, NextTick::Uninitialized)
         }
     }
 }
@@ -147,12 +168,12 @@ pub fn swap(
     let mut liquidity = state.liquidity;
     while !remaining.is_zero() && price != limit {
         let start = price;
-        let (next, initialized) = next_initialized_tick_within_one_word(
+        let (next, kind) = next_initialized_tick_within_one_word(
             &state.ticks,
             tick,
             state.tick_spacing,
             zero_for_one,
-        )?;
+        );
         let next = next.clamp(MIN_TICK, MAX_TICK);
         let price_next = get_sqrt_ratio_at_tick(next)?;
         let use_limit = if zero_for_one { price_next < limit } else { price_next > limit };
@@ -171,7 +192,10 @@ pub fn swap(
             calculated = calculated.checked_add(paid).ok_or(overflow)?;
         }
         if price == price_next {
-            if let Some(pos) = initialized {
+            if kind == NextTick::Unknown {
+                return Err(MathError::InsufficientTickData);
+            }
+            if let NextTick::Initialized(pos) = kind {
                 let net = state.ticks[pos].liquidity_net;
                 let net = if zero_for_one {
                     net.checked_neg().ok_or(MathError::LiquidityOverflow)?
@@ -260,6 +284,54 @@ mod tests {
         let r = swap(&s, true, i(10i128.pow(30)), Some(limit)).unwrap();
         assert_eq!(r.sqrt_price_x96, limit);
         assert!(r.amount0 < i(10i128.pow(30)));
+    }
+
+    /// `pool(50)` moved to tick 30 (no tick between 0 and 30), only the ticks `keep` accepts.
+    fn at_30(keep: fn(i32) -> bool) -> V3State {
+        let s = pool(50);
+        let ticks = s.ticks.iter().copied().filter(|t| keep(t.index)).collect();
+        V3State { sqrt_price_x96: get_sqrt_ratio_at_tick(30).unwrap(), tick: 30, ticks, ..s }
+    }
+
+    #[test]
+    fn missing_ticks_raise_only_when_reached() {
+        let full = at_30(|_| true);
+        let spans: [fn(i32) -> bool; 3] =
+            [|i| (-600..=600).contains(&i), |i| i >= 120, |i| i <= -120];
+        for keep in spans {
+            let part = at_30(keep);
+            for z in [true, false] {
+                let mut raised = 0;
+                for a in [15, 18, 21, 23, 25]
+                    .into_iter()
+                    .flat_map(|e| [i(10i128.pow(e)), -i(10i128.pow(e))])
+                {
+                    match swap(&part, z, a, None) {
+                        Err(MathError::InsufficientTickData) => raised += 1,
+                        got => assert_eq!(got, swap(&full, z, a, None), "{a}"),
+                    }
+                }
+                assert!(raised >= 2);
+                assert_eq!(
+                    swap(&part, z, i(10i128.pow(15)), None),
+                    swap(&full, z, i(10i128.pow(15)), None)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn past_the_last_tick_the_spacing_allows_is_known() {
+        let s = V3State {
+            ticks: vec![
+                Tick { index: -887_220, liquidity_net: L as i128 },
+                Tick { index: 887_220, liquidity_net: -(L as i128) },
+            ],
+            liquidity: L,
+            ..pool(0)
+        };
+        let r = swap(&s, false, -i(10i128.pow(30)), None).unwrap();
+        assert_eq!((r.tick, r.liquidity), (887_271, 0));
     }
 
     proptest! {

@@ -2,10 +2,14 @@
 sorted list of initialized ticks instead of storage.
 
 `TickBitmap.nextInitializedTickWithinOneWord` is emulated exactly (steps stop at 256-tick word
-boundaries as in the contract, which matters for rounding). The ticks supplied cover the range
-from the lowest to the highest one given; a swap that would search for the next initialized tick
-beyond that range raises `InsufficientTickData` instead of guessing. Protocol fees only change
-fee growth, not amounts, and are ignored.
+boundaries as in the contract, which matters for rounding). The ticks supplied are taken as
+complete from the lowest to the highest one given, and nothing is assumed outside that span (also
+where the current tick lies outside it). There a step ends at the nearest tick that could be
+initialized (a multiple of the spacing within MIN_TICK..MAX_TICK), marked unknown: the amounts up
+to it do not depend on the missing data and stay exact, and the swap raises `InsufficientTickData`
+only if the price reaches that tick, since crossing it would need its `liquidityNet`. A swap that
+ends before it (amount or price limit) is answered exactly, as is one past the last tick the
+spacing allows. Protocol fees only change fee growth, not amounts, and are ignored.
 """
 
 from __future__ import annotations
@@ -70,27 +74,32 @@ class SwapResult:
     liquidity: int
 
 
+INITIALIZED, UNINITIALIZED, UNKNOWN = "initialized", "uninitialized", "unknown"
+
+
 def next_initialized_tick_within_one_word(
     indices: list[int], tick: int, tick_spacing: int, lte: bool
-) -> tuple[int, bool]:
-    """TickBitmap.nextInitializedTickWithinOneWord over a sorted list of initialized ticks."""
+) -> tuple[int, str]:
+    """TickBitmap.nextInitializedTickWithinOneWord over a sorted list of initialized ticks, taken
+    as complete only from the lowest to the highest: outside that span, the nearest tick that
+    could be initialized, `UNKNOWN`."""
     compressed = tick // tick_spacing  # floor, as the contract's truncate-then-decrement
+    nearest = compressed * tick_spacing if lte else (compressed + 1) * tick_spacing
+    if not MIN_TICK <= nearest <= MAX_TICK:
+        return nearest, UNINITIALIZED
+    if not indices or not indices[0] <= nearest <= indices[-1]:
+        return nearest, UNKNOWN
     if lte:
-        word_start = (compressed >> 8) << 8
-        if not indices or indices[0] > compressed * tick_spacing:
-            raise InsufficientTickData()
-        pos = bisect_right(indices, compressed * tick_spacing) - 1
-        if indices[pos] >= word_start * tick_spacing:
-            return indices[pos], True
-        return word_start * tick_spacing, False
-    compressed += 1
-    word_end = ((compressed >> 8) << 8) + 255
-    if not indices or indices[-1] < compressed * tick_spacing:
-        raise InsufficientTickData()
-    pos = bisect_left(indices, compressed * tick_spacing)
-    if indices[pos] <= word_end * tick_spacing:
-        return indices[pos], True
-    return word_end * tick_spacing, False
+        word_start = ((compressed >> 8) << 8) * tick_spacing
+        found = indices[bisect_right(indices, nearest) - 1]
+        if found >= word_start:
+            return found, INITIALIZED
+        return word_start, UNINITIALIZED
+    word_end = ((((compressed + 1) >> 8) << 8) + 255) * tick_spacing
+    found = indices[bisect_left(indices, nearest)]
+    if found <= word_end:
+        return found, INITIALIZED
+    return word_end, UNINITIALIZED
 
 
 def _add_delta(x: int, y: int) -> int:
@@ -126,7 +135,7 @@ def swap(
     nets = dict(state.ticks)
     while remaining != 0 and price != limit:
         start = price
-        tick_next, initialized = next_initialized_tick_within_one_word(
+        tick_next, kind = next_initialized_tick_within_one_word(
             indices, tick, state.tick_spacing, zero_for_one
         )
         tick_next = max(MIN_TICK, min(MAX_TICK, tick_next))
@@ -142,7 +151,9 @@ def swap(
             remaining += amount_out
             calculated += amount_in + fee_amount
         if price == price_next:
-            if initialized:
+            if kind == UNKNOWN:
+                raise InsufficientTickData()
+            if kind == INITIALIZED:
                 net = nets[tick_next]
                 liquidity = _add_delta(liquidity, -net if zero_for_one else net)
             tick = tick_next - 1 if zero_for_one else tick_next
