@@ -170,6 +170,61 @@ async fn routes_batch_one_bad_cycle_does_not_fail_it() {
     assert_eq!(body["hops"][0]["amount_out"], "1992");
 }
 
+/// Log lines written while the test's (current-thread) runtime runs.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let me = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || me.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn upstream_error_never_shows_the_rpc_url() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let url = "http://127.0.0.1:9/v3/secret-api-key";
+    let config = Config { chain_rpc_urls: [(31337, url.to_string())].into(), ..config() };
+    let req = Request::post("/api/pool")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"chain_id": 31337, "pool_address": POOL, "dex": "uniswap_v2"}).to_string(),
+        ))
+        .unwrap();
+    let resp = app(AppState::new(config)).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
+    let body =
+        String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let logs = logs.text();
+    assert!(body.contains("upstream_unavailable"), "{body}");
+    assert!(logs.contains("engine.request.failed"), "{logs}");
+    // the whole URL nowhere; the host only in the HTTP client's own debug lines
+    assert!(!body.contains("secret-api-key") && !body.contains("127.0.0.1"), "{body}");
+    assert!(!logs.contains("secret-api-key"), "{logs}");
+    let ours: Vec<&str> = logs.lines().filter(|l| !l.contains("hyper_util")).collect();
+    assert!(ours.iter().all(|l| !l.contains("127.0.0.1")), "{logs}");
+}
+
 #[test]
 fn openapi_matches_committed_file() {
     let generated = titan_engine::api::openapi::document();

@@ -52,9 +52,9 @@ impl RpcClient {
             .map(|(id, c)| json!({"jsonrpc": "2.0", "id": id, "method": c[0], "params": c[1]}))
             .collect();
         let resp = self.http.post(url).json(&body).send().await;
-        let resp = resp.map_err(|e| ChainError::Unreachable(e.to_string()))?;
+        let resp = resp.map_err(|e| ChainError::Unreachable(describe(e, url)))?;
         let mut answers: Vec<Value> =
-            resp.json().await.map_err(|e| ChainError::BadResponse(e.to_string()))?;
+            resp.json().await.map_err(|e| ChainError::BadResponse(describe(e, url)))?;
         answers.sort_by_key(|a| a["id"].as_u64().unwrap_or(u64::MAX));
         if answers.len() != calls.len() {
             return Err(ChainError::BadResponse("batch answer of the wrong length".into()));
@@ -67,6 +67,28 @@ impl RpcClient {
             })
             .collect()
     }
+}
+
+/// A reqwest error with its causes but without the URL, which can carry an API key.
+pub fn describe(e: reqwest::Error, url: &str) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    redact(&msg, url)
+}
+
+/// `msg` with every occurrence of `url` (with or without its trailing slash) hidden.
+pub fn redact(msg: &str, url: &str) -> String {
+    let bare = url.trim_end_matches('/');
+    if bare.is_empty() {
+        return msg.to_string();
+    }
+    msg.replace(bare, "<rpc url>")
 }
 
 fn selector(signature: &str) -> [u8; 4] {
@@ -213,5 +235,10 @@ mod tests {
         let client = RpcClient::new(Duration::from_millis(500));
         let err = read_pool(&client, "http://127.0.0.1:9", Address::ZERO, Dex::UniswapV2, 30).await;
         assert!(matches!(err, Err(ChainError::Unreachable(_))));
+        let url = "http://127.0.0.1:9/v3/secret-api-key";
+        let err = read_pool(&client, url, Address::ZERO, Dex::UniswapV2, 30).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains("secret-api-key") && !msg.contains("127.0.0.1"), "{msg}");
+        assert!(msg.starts_with("chain unreachable: error sending request"), "{msg}");
     }
 }
