@@ -27,6 +27,8 @@ pub enum ApiError {
     Chain(#[from] ChainError),
     #[error("no route for {0}")]
     NotFound(String),
+    #[error("method {method} not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
 }
 
 impl ApiError {
@@ -45,6 +47,7 @@ impl ApiError {
             Self::UnknownChain(_) => "unknown_chain",
             Self::Chain(e) => e.code(),
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }
 
@@ -62,6 +65,7 @@ impl ApiError {
                 ChainError::NotAPool(_) => StatusCode::UNPROCESSABLE_ENTITY,
             },
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -70,6 +74,7 @@ impl ApiError {
             Self::Validation { field, message } => json!({ "field": field, "reason": message }),
             Self::BatchTooLarge { got, limit } => json!({ "got": got, "limit": limit }),
             Self::UnknownChain(id) => json!({ "chain_id": id }),
+            Self::MethodNotAllowed { method, .. } => json!({ "method": method }),
             _ => json!({}),
         }
     }

@@ -14,7 +14,7 @@ pub mod metrics;
 use std::future::Future;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, Uri};
+use axum::http::{Method, Request, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -30,6 +30,10 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(uri.path().to_string())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().to_string() }
 }
 
 /// The router, with its layers.
@@ -53,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/routes/evaluate", post(api::routes::evaluate))
         .route("/openapi.json", get(api::openapi::openapi_json))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(trace)

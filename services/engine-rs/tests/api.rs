@@ -70,6 +70,20 @@ async fn health_ready_metrics() {
 }
 
 #[tokio::test]
+async fn method_not_allowed_has_the_error_body() {
+    for (method, path) in [("GET", "/api/pool"), ("POST", "/health"), ("DELETE", "/api/quote")] {
+        let req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let resp = app(AppState::new(config())).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(resp.headers().get("allow").is_some(), "{method} {path}: no Allow header");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}");
+        assert_eq!(body["error"]["details"]["method"], method);
+    }
+}
+
+#[tokio::test]
 async fn v2_quote_and_checksummed_address() {
     let (status, body) =
         post("/api/pool", pool_body(v2_state("1000000", "2000000"), json!({"amount_in": "1000"})))
