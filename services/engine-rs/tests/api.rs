@@ -61,12 +61,55 @@ fn pool_body(state: Value, extra: Value) -> Value {
 
 #[tokio::test]
 async fn health_ready_metrics() {
-    assert_eq!(send("GET", "/health", None).await.0, StatusCode::OK);
-    assert_eq!(send("GET", "/ready", None).await.1["ready"], true);
+    let (status, health) = send("GET", "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health, json!({"status": "ok", "service": "engine"})); // titan_common.models.Health
+    let (_, ready) = send("GET", "/ready", None).await;
+    assert_eq!(ready["ready"], true, "{ready}"); // the math needs no chain
+    assert_eq!(ready["checks"]["math"], "ok");
+    let chain = ready["checks"]["chain:31337"].as_str().unwrap();
+    assert!(chain.starts_with("unreachable: ") && !chain.contains("127.0.0.1"), "{chain}");
     assert_eq!(send("GET", "/api/metrics", None).await.0, StatusCode::OK);
     let (status, body) = send("GET", "/nope", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
+}
+
+/// A JSON-RPC endpoint that answers every batch with chain id 31337, counting the calls.
+async fn fake_chain() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let router = axum::Router::new().route(
+        "/{*key}",
+        axum::routing::post(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { axum::Json(json!([{"jsonrpc": "2.0", "id": 0, "result": "0x7a69"}])) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}/v3/secret-api-key"), calls)
+}
+
+#[tokio::test]
+async fn ready_probes_the_chain_and_caches_the_answer() {
+    let (url, calls) = fake_chain().await;
+    let config = Config { chain_rpc_urls: [(31337, url.clone()), (1, url)].into(), ..config() };
+    let router = app(AppState::new(config));
+    for _ in 0..3 {
+        let req = Request::get("/ready").body(Body::empty()).unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["ready"], true);
+        assert_eq!(body["checks"]["chain:31337"], "ok", "{body}");
+        let wrong = body["checks"]["chain:1"].as_str().unwrap();
+        assert!(wrong.starts_with("wrong chain") && !wrong.contains("secret"), "{wrong}");
+    }
+    // one probe per chain for the three requests
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[tokio::test]

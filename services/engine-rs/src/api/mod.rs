@@ -26,6 +26,7 @@ pub struct Inner {
     pub cache: StateCache,
     pub rpc: RpcClient,
     pub metrics: Metrics,
+    pub probes: health::ProbeCache,
 }
 
 /// Router state.
@@ -36,7 +37,8 @@ impl AppState {
     pub fn new(config: Config) -> Self {
         let cache = StateCache::new(config.cache_duration);
         let rpc = RpcClient::new(config.rpc_timeout);
-        Self(Arc::new(Inner { config, cache, rpc, metrics: Metrics::default() }))
+        let (metrics, probes) = (Metrics::default(), health::ProbeCache::default());
+        Self(Arc::new(Inner { config, cache, rpc, metrics, probes }))
     }
 }
 

@@ -256,15 +256,18 @@ pub struct RoutesResponse {
     pub results: Vec<CycleResult>,
 }
 
+/// `titan_common.models.Health`: `{"status": "ok", "service": "engine"}`, nothing more.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
     pub status: String,
-    pub version: String,
+    pub service: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Readiness {
+    /// True when the math is: pure-math requests need no chain.
     pub ready: bool,
+    /// `math` and one `chain:<id>` per configured chain: `ok` or `unreachable: <reason>`.
     pub checks: std::collections::BTreeMap<String, String>,
 }
 

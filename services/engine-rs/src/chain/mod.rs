@@ -4,4 +4,4 @@ mod cache;
 mod rpc;
 
 pub use cache::{CacheStats, StateCache};
-pub use rpc::{read_pool, ChainError, RpcClient};
+pub use rpc::{read_pool, redact, ChainError, RpcClient};

@@ -45,6 +45,15 @@ impl RpcClient {
         Self { http }
     }
 
+    /// `eth_chainId`, within `timeout` (shorter than the client's own, for probes).
+    pub async fn chain_id(&self, url: &str, timeout: Duration) -> Result<u64, ChainError> {
+        let answer = tokio::time::timeout(timeout, self.batch(url, &[json!(["eth_chainId", []])]))
+            .await
+            .map_err(|_| ChainError::Unreachable(format!("no answer within {timeout:?}")))??;
+        let hex = answer[0].as_str().unwrap_or_default().trim_start_matches("0x");
+        u64::from_str_radix(hex, 16).map_err(|_| ChainError::BadResponse("eth_chainId".into()))
+    }
+
     async fn batch(&self, url: &str, calls: &[Value]) -> Result<Vec<Value>, ChainError> {
         let body: Vec<Value> = calls
             .iter()
