@@ -1,6 +1,9 @@
 //! The API's errors and their one body: `{"error": {"code", "message", "details"}}`.
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -80,19 +83,65 @@ impl ApiError {
     }
 }
 
+/// A server failure on its way out: [`server_failures`] logs its cause once, with the request
+/// id, and adds that id to the body's `details`.
+#[derive(Debug, Clone)]
+struct ServerFailure {
+    body: ErrorBody,
+    cause: String,
+}
+
+impl ApiError {
+    /// What the client reads: the error itself for its own mistakes, a generic line for a 5xx
+    /// (whose cause goes to the log).
+    fn public_message(&self) -> String {
+        match self {
+            Self::Chain(ChainError::Unreachable(_)) => "the chain did not answer".into(),
+            Self::Chain(ChainError::BadResponse(_)) => "the chain gave an unexpected answer".into(),
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(code = self.code(), error = %self, "engine.request.failed");
-        }
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
-                message: self.to_string(),
+                message: self.public_message(),
                 details: self.details(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body.clone())).into_response();
+        if status.is_server_error() {
+            response.extensions_mut().insert(ServerFailure { body, cause: self.to_string() });
+        }
+        response
     }
+}
+
+/// Middleware, inside the request-id and trace layers: a 5xx [`ApiError`] is logged here, once,
+/// with its cause and the request id, and its body gets `details.request_id`.
+pub async fn server_failures(req: Request, next: Next) -> Response {
+    let request_id =
+        req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
+    let mut response = next.run(req).await;
+    let Some(ServerFailure { mut body, cause }) = response.extensions_mut().remove() else {
+        return response;
+    };
+    tracing::error!(
+        code = %body.error.code,
+        status = response.status().as_u16(),
+        request_id = %request_id,
+        error = %cause,
+        "engine.request.failed"
+    );
+    if let Some(details) = body.error.details.as_object_mut() {
+        details.insert("request_id".into(), request_id.into());
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    Response::from_parts(parts, Body::from(bytes))
 }

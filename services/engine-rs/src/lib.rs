@@ -46,7 +46,9 @@ pub fn app(state: AppState) -> Router {
             .unwrap_or("-")
             .to_string();
         tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-    });
+    })
+    // a 5xx is logged once, with its cause, by `error::server_failures`
+    .on_failure(());
     Router::new()
         .route("/health", get(api::health::health))
         .route("/ready", get(api::health::ready))
@@ -60,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(error::server_failures))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

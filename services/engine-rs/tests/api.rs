@@ -257,13 +257,14 @@ impl Captured {
 }
 
 #[tokio::test]
-async fn upstream_error_never_shows_the_rpc_url() {
+async fn upstream_error_request_id_one_log_line_and_no_rpc_url() {
     let logs = Captured::default();
     let _guard = logs.install();
     let url = "http://127.0.0.1:9/v3/secret-api-key";
     let config = Config { chain_rpc_urls: [(31337, url.to_string())].into(), ..config() };
     let req = Request::post("/api/pool")
         .header("content-type", "application/json")
+        .header("x-request-id", "req-5xx-1")
         .body(Body::from(
             json!({"chain_id": 31337, "pool_address": POOL, "dex": "uniswap_v2"}).to_string(),
         ))
@@ -273,8 +274,15 @@ async fn upstream_error_never_shows_the_rpc_url() {
     let body =
         String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     let logs = logs.text();
-    assert!(body.contains("upstream_unavailable"), "{body}");
-    assert!(logs.contains("engine.request.failed"), "{logs}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], "upstream_unavailable", "{body}");
+    // 5xx: a generic message, the request id in details, the cause logged once
+    assert_eq!(answer["error"]["details"]["request_id"], "req-5xx-1", "{body}");
+    assert!(!body.contains("error sending request"), "{body}");
+    let errors: Vec<&str> = logs.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{logs}");
+    assert!(errors[0].contains("engine.request.failed") && errors[0].contains("req-5xx-1"));
+    assert!(errors[0].contains("error sending request"), "the cause is logged: {logs}");
     // the whole URL nowhere; the host only in the HTTP client's own debug lines
     assert!(!body.contains("secret-api-key") && !body.contains("127.0.0.1"), "{body}");
     assert!(!logs.contains("secret-api-key"), "{logs}");
