@@ -215,6 +215,36 @@ async fn routes_batch_one_bad_cycle_does_not_fail_it() {
     assert_eq!(body["results"][0]["id"], "a");
     assert!(body["results"][0]["gross_profit"].as_str().unwrap().parse::<i64>().unwrap() > 0);
     assert_eq!(body["results"][1]["error"]["code"], "insufficient_liquidity");
+    // a cycle that does not even parse is its own result too; the others are still sized
+    let mut malformed_pool = v2_state("1000", "1000");
+    malformed_pool["reserve0"] = json!("-5");
+    let malformed = json!({"id": "m", "hops": [{"pool": malformed_pool, "zero_for_one": true}]});
+    let no_hops = json!({"id": "n", "amount_in": "1"});
+    let (status, body) =
+        post("/api/routes/evaluate", json!({"cycles": [good, malformed, no_hops]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["results"][0]["gross_profit"].is_string(), "{body}");
+    assert_eq!(body["results"][1]["id"], "m");
+    assert_eq!(body["results"][1]["error"]["code"], "validation_failed");
+    let message = body["results"][1]["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("hops[0].pool"), "{message}");
+    assert_eq!(body["results"][2]["id"], "n");
+    assert_eq!(body["results"][2]["error"]["code"], "validation_failed");
+    // a malformed overall body still fails as a whole
+    for (bad_body, status, code) in [
+        (json!({"cycles": "x"}), 422, "validation_failed"),
+        (json!({"cycles": [], "extra": 1}), 422, "validation_failed"),
+        (json!({}), 422, "validation_failed"),
+    ] {
+        let (got, answer) = post("/api/routes/evaluate", bad_body.clone()).await;
+        assert_eq!(
+            (got.as_u16(), answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{bad_body}"
+        );
+    }
+    let (got, _) = send("POST", "/api/routes/evaluate", Some("{\"cycles\": [".into())).await;
+    assert_eq!(got, StatusCode::BAD_REQUEST);
     let too_many = json!({"cycles": [good, good, good, good]});
     let (status, body) = post("/api/routes/evaluate", too_many).await;
     assert_eq!(

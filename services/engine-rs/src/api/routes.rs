@@ -70,7 +70,24 @@ pub fn evaluate_cycle(cycle: &CycleRequest, config: &Config) -> CycleResult {
     }
 }
 
-/// A batch of cycles, each sized at its optimum; one bad cycle does not fail the batch.
+/// One cycle as sent: read it (a field that does not fit is this cycle's `validation_failed`),
+/// then size it.
+pub fn evaluate_value(cycle: &serde_json::Value, config: &Config) -> CycleResult {
+    match serde_path_to_error::deserialize::<_, CycleRequest>(cycle) {
+        Ok(c) => evaluate_cycle(&c, config),
+        Err(e) => {
+            let path = e.path().to_string();
+            let e = ApiError::validation(path, e.into_inner().to_string());
+            CycleResult::Error {
+                id: cycle.get("id").and_then(|v| v.as_str()).map(str::to_string),
+                error: CycleError { code: e.code().to_string(), message: e.to_string() },
+            }
+        }
+    }
+}
+
+/// A batch of cycles, each sized at its optimum; one bad cycle (malformed or failing) does not
+/// fail the batch, a malformed body does.
 #[utoipa::path(post, path = "/api/routes/evaluate", request_body = RoutesRequest, responses(
     (status = 200, body = RoutesResponse),
     (status = 422, body = ErrorBody, description = "batch above ENGINE_MAX_BATCH or malformed"),
@@ -84,11 +101,11 @@ pub async fn evaluate(
         return Err(ApiError::BatchTooLarge { got: req.cycles.len(), limit });
     }
     let results = if req.cycles.len() <= 8 {
-        req.cycles.iter().map(|c| evaluate_cycle(c, &app.config)).collect()
+        req.cycles.iter().map(|c| evaluate_value(c, &app.config)).collect()
     } else {
         let app2 = app.clone();
         tokio::task::spawn_blocking(move || {
-            req.cycles.iter().map(|c| evaluate_cycle(c, &app2.config)).collect()
+            req.cycles.iter().map(|c| evaluate_value(c, &app2.config)).collect()
         })
         .await
         .unwrap_or_default()

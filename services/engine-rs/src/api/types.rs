@@ -221,7 +221,9 @@ pub struct CycleRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutesRequest {
-    pub cycles: Vec<CycleRequest>,
+    /// Each read on its own: a cycle that does not fit `CycleRequest` gets its own error result.
+    #[schema(value_type = Vec<CycleRequest>)]
+    pub cycles: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
