@@ -52,6 +52,29 @@ GOALS = [
     ),
     ("engine: RSS idle ≤ 20 MB", "engine_http.rss_idle_mb", "<=", 20),
     ("engine: start to ready ≤ 100 ms", "engine_http.start_to_ready_ms", "<=", 100),
+    ("ingest: discovery + snapshot of 1,000 pools ≤ 3 s", "ingest.snapshot_1000_pools_s", "<=", 3),
+    ("ingest: log → WS /ws/pools p50 ≤ 2 ms", "ingest.log_to_client_p50_ms", "<=", 2),
+    ("ingest: log → WS /ws/pools p99 ≤ 10 ms", "ingest.log_to_client_p99_ms", "<=", 10),
+    ("scanner: 10,000 cycles re-screened ≤ 5 ms", "scanner.screen_10000_cycles_ms", "<=", 5),
+    ("scanner: index for 10,000 pools ≤ 5 s", "scanner.index_10000_pools_s", "<=", 5),
+    ("end to end: block → opportunity p50 ≤ 15 ms (1,000 pools)", "e2e.p50_ms", "<=", 15),
+    ("end to end: block → opportunity p99 ≤ 50 ms (1,000 pools)", "e2e.p99_ms", "<=", 50),
+    ("ml: forecast in process p99 ≤ 1 ms", "ml.forecast_in_process_p99_ms", "<=", 1),
+    ("ml: forecast over HTTP p99 ≤ 5 ms", "ml.forecast_http_p99_ms", "<=", 5),
+    ("ml: RL action over HTTP p99 ≤ 5 ms", "ml.rl_action_http_p99_ms", "<=", 5),
+    ("ml: training on the shipped data ≤ 60 s", "ml.training_s", "<=", 60),
+    *[
+        (
+            f"ml: MAE ≥ 15 % below last value at h={h}",
+            f"ml.mae_reduction_vs_last_value_h{h}_pct",
+            ">=",
+            15,
+        )
+        for h in (3, 4, 5)
+    ],
+    ("seed: WebSocket latency < 100 ms (end to end p99)", "e2e.p99_ms", "<=", 100),
+    ("seed: prediction < 1 ms (in process p99)", "ml.forecast_in_process_p99_ms", "<=", 1),
+    ("seed: training 2–5 minutes (ours: ≤ 300 s)", "ml.training_s", "<=", 300),
     ("seed: ~10,000 req/s", "engine_http.pool_c64.rps", ">=", 10_000),
     (
         "seed: < 10 ms per cached query (p99, 64 connections)",
@@ -99,6 +122,73 @@ def flat_figures(results: dict[str, Any]) -> dict[str, float]:
         figures["engine_http.rss_idle_mb"] = http["rss_idle_kib"] / 1024
         figures["engine_http.rss_under_load_mb"] = http["rss_under_load_kib"] / 1024
         figures["engine_http.start_to_ready_ms"] = statistics.median(http["start_to_ready_ms"])
+    figures.update(_service_figures(results))
+    return {k: v for k, v in figures.items() if v is not None}
+
+
+def _dig(tree: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree
+
+
+def _first(tree: Any, prefix: str) -> Any:
+    """The value of the first key starting with `prefix` (the ML bench names rows in prose)."""
+    if not isinstance(tree, dict):
+        return None
+    return next((v for k, v in tree.items() if k.startswith(prefix)), None)
+
+
+def _service_figures(results: dict[str, Any]) -> dict[str, float | None]:
+    """Flat figures from the ingest, scanner, ML and end-to-end benchmarks (absent if not run)."""
+    ingest, scanner, ml = (results.get(k, {}) for k in ("ingest", "scanner", "ml"))
+    snapshot = _dig(ingest, "snapshot") or {}
+    discovery, helper = snapshot.get("discovery_seconds"), snapshot.get("helper_seconds")
+    us = 1e-3  # the ML bench reports microseconds
+    figures: dict[str, float | None] = {
+        "ingest.snapshot_pools": snapshot.get("pools"),
+        "ingest.snapshot_1000_pools_s": discovery + helper
+        if discovery is not None and helper is not None and snapshot.get("pools", 0) >= 1000
+        else None,
+        "ingest.log_to_client_p50_ms": _dig(ingest, "latency", "p50_ms"),
+        "ingest.log_to_client_p99_ms": _dig(ingest, "latency", "p99_ms"),
+        "ingest.rss_mb": _dig(ingest, "latency", "rss_mb_end"),
+        "scanner.index_10000_pools_s": _dig(scanner, "index_build", "build_s")
+        if _dig(scanner, "index_build", "pools") == 10_000
+        else None,
+        "scanner.screen_10000_cycles_ms": _dig(scanner, "screening", "screen_all_ms_p50"),
+        "ml.training_s": _dig(ml, "training_s"),
+    }
+    latency = _dig(ml, "latency") or {}
+    for key, prefix in (
+        ("forecast_in_process", "forecast_in_process (h=3)"),
+        ("forecast_http", "forecast_http (h=3"),
+        ("rl_action_in_process", "rl_action_in_process"),
+        ("rl_action_http", "rl_action_http"),
+    ):
+        row = _first(latency, prefix) or {}
+        for q in ("p50", "p99"):
+            value = row.get(f"{q}_us")
+            figures[f"ml.{key}_{q}_ms"] = value * us if value is not None else None
+    for h, row in (_dig(ml, "evaluation", "horizons") or {}).items():
+        figures[f"ml.mae_reduction_vs_last_value_h{h}_pct"] = row.get(
+            "model_vs_last_value_mae_reduction_pct"
+        )
+    for case in _dig(results, "e2e", "scenarios") or []:
+        latency = case["latency"]
+        name = f"e2e.pools_{case['pools']}"
+        figures[f"{name}.p50_ms"] = latency["p50_ms"]
+        figures[f"{name}.p99_ms"] = latency["p99_ms"]
+        figures[f"{name}.opportunities"] = latency["count"]
+        kept = [r["scanner_updates_per_s"] for r in case["ramp"] if r["kept_up"]]
+        figures[f"{name}.max_updates_per_s_kept_up"] = max(kept, default=None)
+    largest = max(_dig(results, "e2e", "scenarios") or [], key=lambda c: c["pools"], default=None)
+    if largest is not None and largest["pools"] >= 1000:  # the goals are stated at 1,000 pools
+        figures["e2e.pools"] = largest["pools"]
+        figures["e2e.p50_ms"] = largest["latency"]["p50_ms"]
+        figures["e2e.p99_ms"] = largest["latency"]["p99_ms"]
     return figures
 
 
@@ -147,6 +237,48 @@ def _http_table(http: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} ms"
+
+
+def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
+    if "error" in e2e:
+        return [f"Not measured: {e2e['error']}"]
+    lines = [
+        "Every service real (devnet flow, engine, ingest, ML, scanner as processes); each "
+        "opportunity's own `latency_ms`.",
+        "",
+        "| pools | opportunities | p50 | p90 | p99 | max | blocks | verified / mismatch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for case in e2e["scenarios"]:
+        lat, ver = case["latency"], case["latency"]["verification"]
+        lines.append(
+            f"| {case['pools']} | {lat['count']} | {_ms(lat['p50_ms'])} | {_ms(lat['p90_ms'])} "
+            f"| {_ms(lat['p99_ms'])} | {_ms(lat['max_ms'])} | {lat['blocks']} "
+            f"| {ver.get('verified', 0)} / {ver.get('mismatch', 0)} |"
+        )
+    ramps = [(c["pools"], r) for c in e2e["scenarios"] for r in c["ramp"]]
+    if ramps:
+        lines += [
+            "",
+            "Offered load (flow pause between steps) and whether the pipeline kept up (ingest at "
+            "the head at the end, second-half p50 ≤ 2 × first-half p50 + 5 ms):",
+            "",
+            "| pools | flow pause | blocks/s | ingest events/s | scanner updates/s | p50 1st / 2nd half | kept up |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for pools, r in ramps:
+            lines.append(
+                f"| {pools} | {r['pause_s']} s | {r['blocks_per_s']} | {r['ingest_events_per_s']} "
+                f"| {r['scanner_updates_per_s']} | {_ms(r['latency_first_half']['p50_ms'])} / "
+                f"{_ms(r['latency_second_half']['p50_ms'])} | {'yes' if r['kept_up'] else '**no**'} |"
+            )
+    if e2e.get("plot"):
+        lines += ["", f"![end-to-end latency distribution]({e2e['plot']})"]
+    return lines
+
+
 def measured_section(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -173,6 +305,9 @@ def measured_section(results: dict[str, Any]) -> str:
             *_http_table(results["engine_http"]),
             "",
         ]
+    if "e2e" in results:
+        lines += ["### End to end: block arrival at ingest → opportunity published", "",
+                  *_e2e_lines(results["e2e"]), ""]  # fmt: skip
     for name in ("ingest", "scanner", "ml"):
         if name in results:
             body = results[name].get("summary") or json.dumps(results[name], indent=1)

@@ -2,7 +2,8 @@
 and the measured sections of `BENCHMARKS.md`.
 
 Sections: pool math side by side (engine, Python reference, Uniswap SDKs, contracts), the
-engine over HTTP, and each service's own benchmark script when it is there. `--quick` runs a
+engine over HTTP, each service's own benchmark script, and the whole system end to end
+(`bench/e2e.py`, with a PNG of the latency distribution). `--quick` runs a
 representative subset.
 """
 
@@ -33,7 +34,11 @@ SERVICE_BENCHES: dict[str, tuple[list[str], list[str]]] = {
         ["services/scanner/bench/bench_scanner.py", "--json", "{out}"],
         ["--pools", "2000"],
     ),
-    "ml": (["-m", "titan_ml", "bench"], []),
+    "ml": (["-m", "titan_ml", "bench", "--json", "{out}"], ["--iterations", "500"]),
+    "e2e": (
+        ["bench/e2e.py", "--json", "{out}", "--plot", "bench/results/e2e_latency.png"],
+        ["--quick"],
+    ),
 }
 sys.path.insert(0, str(BENCH_DIR))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -75,7 +76,9 @@ def _collect(settings: MlSettings, args: argparse.Namespace) -> int:
 def _bench(settings: MlSettings, args: argparse.Namespace) -> int:
     from titan_ml.bench import run_bench
 
-    run_bench(settings, iterations=args.iterations, train=not args.no_train)
+    results = run_bench(settings, iterations=args.iterations, train=not args.no_train)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     return 0
 
 
@@ -93,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--iterations", type=int, default=2000)
     bench.add_argument("--no-train", action="store_true", help="use the models already trained")
     bench.add_argument("--data-dir", default=None)
+    bench.add_argument("--json", default=None, help="also write the results to this file")
     return p
 
 

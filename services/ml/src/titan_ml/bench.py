@@ -163,6 +163,9 @@ def run_bench(settings: MlSettings, iterations: int = 2000, train: bool = True) 
 
         print_summary(console, summary)
     results.update({"latency": latency, "model_file_bytes": sizes})
+    metadata = settings.models_dir / "forecaster_metadata.json"
+    if metadata.is_file():  # the held-out evaluation against the baselines, for the goals
+        results["evaluation"] = json.loads(metadata.read_text()).get("evaluation")
     return results
 
 

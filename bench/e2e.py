@@ -1,0 +1,233 @@
+"""End to end: from a block's arrival at ingest to the opportunity published by the scanner.
+
+Every part is real: the devnet (anvil, the real Uniswap contracts, the seeded market flow),
+the engine binary, ingest, ML and the scanner as processes on free ports. Each opportunity
+carries its own latency (`latency_ms`: the arrival at ingest of the first update of its block
+to its publication); this collects them until enough are published, at 33 pools (`default`)
+and 1,104 pools (`large`), then offers the flow at rising rates and reports the pool-update
+rate the pipeline keeps up with (ingest stays at the node's head, latency does not grow).
+
+    uv run python bench/e2e.py [--quick] [--json out.json] [--plot out.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from titan_devnet import devnet as devnet_module
+from titan_devnet.testing import Devnet
+from titan_scanner.stack import Stack, free_port, start_stack, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+# Opportunities older than this at publication were found in a resync snapshot, not a block.
+RESYNC_AGE_MS = 30_000.0
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(latencies: list[float]) -> dict[str, Any]:
+    return {
+        "count": len(latencies),
+        "p50_ms": quantile(latencies, 0.50),
+        "p90_ms": quantile(latencies, 0.90),
+        "p99_ms": quantile(latencies, 0.99),
+        "max_ms": max(latencies, default=None),
+        "mean_ms": statistics.fmean(latencies) if latencies else None,
+    }
+
+
+def latencies_since(stack: Stack, block: int) -> list[float]:
+    """The latency of every opportunity published for a block after `block`."""
+    return [
+        float(o["latency_ms"])
+        for o in stack.all_opportunities()
+        if o["block_number"] > block and o["latency_ms"] < RESYNC_AGE_MS
+    ]
+
+
+def stats(url: str) -> dict[str, Any]:
+    body: dict[str, Any] = httpx.get(f"{url}/api/stats", timeout=5).json()
+    return body
+
+
+def collect(devnet: Devnet, stack: Stack, wanted: int, limit_s: float) -> dict[str, Any]:
+    """Run the flow until `wanted` opportunities are published after its start (or time out)."""
+    start_block = devnet.w3.eth.block_number
+    started = time.monotonic()
+    scanner = stack.scanner
+    before = stats(scanner)["opportunities_published"]
+    with devnet.flow(seed=11, pause=0.05):
+        while time.monotonic() - started < limit_s:
+            published = stats(scanner)["opportunities_published"] - before
+            print(f"\r  {published}/{wanted} opportunities", end="", file=sys.stderr, flush=True)
+            if published >= wanted:
+                break
+            time.sleep(1.0)
+    print(file=sys.stderr)
+    time.sleep(1.0)  # the last block's batch
+    latencies = latencies_since(stack, start_block)
+    verification = stats(scanner)["verification"]
+    return {
+        **summary(latencies),
+        "seconds": round(time.monotonic() - started, 1),
+        "blocks": devnet.w3.eth.block_number - start_block,
+        "verification": verification,
+        "latencies_ms": latencies,
+    }
+
+
+def ramp(
+    devnet: Devnet, stack: Stack, pauses: list[float], window_s: float
+) -> list[dict[str, Any]]:
+    """Offer the flow at rising rates; at each, the update rate and whether the pipeline kept up.
+
+    Kept up: ingest ends the window at the node's head, and the latency of the window's second
+    half is not more than twice its first half's (a lag that grows shows there)."""
+    ingest = stack.processes["ingest"].url
+    rows = []
+    for pause in pauses:
+        s0, i0, t0 = stats(stack.scanner), stats(ingest), time.monotonic()
+        block0 = devnet.w3.eth.block_number
+        with devnet.flow(seed=int(pause * 1000) + 3, pause=pause):
+            time.sleep(window_s / 2)
+            block_mid = devnet.w3.eth.block_number
+            time.sleep(window_s / 2)
+        s1, i1, t1 = stats(stack.scanner), stats(ingest), time.monotonic()
+        time.sleep(1.0)
+        opportunities = stack.all_opportunities()
+
+        def window(lo: int, hi: int, opps: list[dict[str, Any]] = opportunities) -> list[float]:
+            return [
+                float(o["latency_ms"])
+                for o in opps
+                if lo < o["block_number"] <= hi and o["latency_ms"] < RESYNC_AGE_MS
+            ]
+
+        first, second = window(block0, block_mid), window(block_mid, 1 << 62)
+        elapsed = t1 - t0
+        p50_first, p50_second = quantile(first, 0.5), quantile(second, 0.5)
+        kept_up = i1["lag_blocks"] <= 1 and (
+            p50_first is None or p50_second is None or p50_second <= 2 * p50_first + 5
+        )
+        rows.append(
+            {
+                "pause_s": pause,
+                "blocks_per_s": round((devnet.w3.eth.block_number - block0) / elapsed, 1),
+                "ingest_events_per_s": round(
+                    (i1["events_applied"] - i0["events_applied"]) / elapsed, 1
+                ),
+                "scanner_updates_per_s": round(
+                    (s1["updates_processed"] - s0["updates_processed"]) / elapsed, 1
+                ),
+                "ingest_lag_blocks_at_end": i1["lag_blocks"],
+                "latency_first_half": summary(first),
+                "latency_second_half": summary(second),
+                "kept_up": kept_up,
+            }
+        )
+        print(f"  ramp pause={pause}: {rows[-1]['scanner_updates_per_s']} updates/s, "
+              f"kept up: {kept_up}", file=sys.stderr)  # fmt: skip
+    return rows
+
+
+def run_scenario(
+    scenario: str, engine_bin: Path, wanted: int, limit_s: float, ramp_pauses: list[float],
+    window_s: float,
+) -> dict[str, Any]:  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix=f"titan-e2e-{scenario}-") as tmp:
+        work = Path(tmp)
+        running = devnet_module.start(free_port(), scenario, seed=1, manifest_path=work / "m.json")
+        try:
+            devnet = Devnet(running)
+            stack = start_stack(devnet, engine_bin, work)
+            try:
+                pools = wait_until(lambda: stats(stack.scanner)["pools"], 120, "scanner pools")
+                print(f"{scenario}: {pools} pools", file=sys.stderr)
+                result = {"scenario": scenario, "pools": pools}
+                result["latency"] = collect(devnet, stack, wanted, limit_s)
+                result["ramp"] = ramp(devnet, stack, ramp_pauses, window_s) if ramp_pauses else []
+                return result
+            finally:
+                stack.stop()
+        finally:
+            running.stop()
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    """The latency distribution per pool count: a histogram and the empirical CDF."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (hist, cdf) = plt.subplots(1, 2, figsize=(11, 4))
+    for r in results:
+        values = sorted(r["latency"]["latencies_ms"])
+        if not values:
+            continue
+        label = f"{r['pools']} pools (n={len(values)})"
+        hist.hist(values, bins=60, alpha=0.55, label=label)
+        cdf.plot(values, [(i + 1) / len(values) for i in range(len(values))], label=label)
+    hist.set(xlabel="block arrival at ingest → opportunity published (ms)", ylabel="opportunities",
+             title="End-to-end latency")  # fmt: skip
+    cdf.set(xlabel="ms", ylabel="fraction ≤ x", title="CDF", xscale="log")
+    for ax in (hist, cdf):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="default scenario only, fewer opportunities"
+    )
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--plot", type=Path)
+    args = parser.parse_args()
+    engine_bin = Path(
+        os.environ.get("ENGINE_BIN", ROOT / "services/engine-rs/target/release/titan_server")
+    )
+    if not engine_bin.is_file():
+        print(f"no engine binary at {engine_bin} (make setup builds it)", file=sys.stderr)
+        return 2
+    if args.quick:
+        plan = [("default", 150, 120.0, [], 0.0)]
+    else:
+        plan = [
+            ("default", 500, 400.0, [0.2, 0.05, 0.0], 20.0),
+            ("large", 500, 400.0, [0.05, 0.0], 20.0),
+        ]
+    results = [run_scenario(s, engine_bin, n, limit, pauses, window)
+               for s, n, limit, pauses, window in plan]  # fmt: skip
+    if args.plot:
+        plot(results, args.plot)
+    out = {"scenarios": results, "plot": str(args.plot) if args.plot else None}
+    text = json.dumps(out, indent=1)
+    if args.json:
+        args.json.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
