@@ -58,7 +58,7 @@ bench-quick: setup ## a representative subset of the benchmarks, in a few minute
 lint: setup ## static checks: ruff, mypy, rustfmt, clippy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy shared/src services/*/src
+	$(UV) run mypy shared/src $(filter-out $(ENGINE_DIR)/src,$(wildcard services/*/src))
 	COMPOSE_PROFILES=devnet $(COMPOSE) config -q
 	$(COMPOSE) --profile mainnet --profile monitoring config -q
 	$(HADOLINT) services/*/Dockerfile

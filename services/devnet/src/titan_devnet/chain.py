@@ -29,7 +29,7 @@ class Chain:
         tx_hash = factory.constructor(*args).transact(
             {"from": sender or self.accounts[0], "gas": TX_GAS}
         )
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        receipt = self.w3.eth.wait_for_transaction_receipt(Web3.to_hex(tx_hash))
         if receipt["status"] != 1 or receipt["contractAddress"] is None:
             raise RuntimeError(f"deploying {name} reverted")
         return self.contract(name, receipt["contractAddress"])
@@ -55,7 +55,7 @@ class Chain:
     def settle(self) -> None:
         pending, self._pending = self._pending, []
         for tx_hash in pending:
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+            receipt = self.w3.eth.wait_for_transaction_receipt(Web3.to_hex(tx_hash))
             if receipt["status"] != 1:
                 raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
 

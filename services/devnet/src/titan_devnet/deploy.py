@@ -119,7 +119,12 @@ def deploy(w3: Web3, scenario: Scenario, seed: int, show_progress: bool = True) 
 
 
 def _fund(
-    chain: Chain, account: str, contracts: dict, tokens: dict, usd: float, spenders: list
+    chain: Chain,
+    account: str,
+    contracts: dict[str, Any],
+    tokens: dict[str, TokenSpec],
+    usd: float,
+    spenders: list[Any],
 ) -> None:
     for symbol, contract in contracts.items():
         amount = raw_amount(usd, tokens[symbol])
@@ -132,15 +137,23 @@ def _fund(
             chain.send(contract, "approve", spender.address, MAX_UINT, sender=account, gas=100_000)
 
 
-def _sorted_pair(spec: PoolSpec, token_contracts: dict) -> tuple[str, str, bool]:
+def _sorted_pair(spec: PoolSpec, token_contracts: dict[str, Any]) -> tuple[str, str, bool]:
     a, b = (token_contracts[s].address for s in spec.pair)
     flipped = int(a, 16) > int(b, 16)
     return (b, a, True) if flipped else (a, b, False)
 
 
 def _create_pool(
-    chain, spec, tokens, token_contracts, factories, routers, v3_factory, npm, scenario
-):  # type: ignore[no-untyped-def]
+    chain: Chain,
+    spec: PoolSpec,
+    tokens: dict[str, TokenSpec],
+    token_contracts: dict[str, Any],
+    factories: dict[str, Any],
+    routers: dict[str, Any],
+    v3_factory: Any,
+    npm: Any,
+    scenario: Scenario,
+) -> dict[str, Any]:
     deployer = chain.accounts[0]
     base, quote = (tokens[s] for s in spec.pair)
     half_usd = spec.liquidity_usd / 2

@@ -95,7 +95,7 @@ class MarketFlow:
         else:
             sqrt_price = contract.functions.slot0().call()[0]
             raw = (sqrt_price / 2**96) ** 2
-        return raw * 10 ** (t0["decimals"] - t1["decimals"])
+        return float(raw * 10 ** (t0["decimals"] - t1["decimals"]))
 
     def _send(self, swap: Swap, base_fee: int) -> None:
         pool = swap.pool

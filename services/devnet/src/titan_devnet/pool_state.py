@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from eth_abi import decode
+from eth_abi.abi import decode
 from web3 import Web3
 
 from titan_common.pool_math.v3.tick_math import MAX_TICK, MIN_TICK

@@ -129,7 +129,7 @@ class Devnet:
             data = router.encode_abi("exactInputSingle", args=[params])
         gas = 900_000 + next(_gas_offsets)
         tx_hash = self.w3.eth.send_transaction(
-            {"from": trader, "to": router.address, "data": data, "gas": gas}  # type: ignore[typeddict-item]
+            {"from": trader, "to": router.address, "data": data, "gas": gas}
         )
         receipt = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash))
         if receipt["status"] != 1:
