@@ -67,6 +67,29 @@ class UnauthorizedError(TitanError):
         super().__init__("unauthorized", 401, "missing or wrong X-API-Key header")
 
 
+class PayloadTooLargeError(TitanError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "payload_too_large",
+            413,
+            f"request body larger than {limit} bytes",
+            {"limit_bytes": limit},
+        )
+
+
+class OverloadedError(TitanError):
+    """More requests in flight than the service takes: come back shortly, rather than queue."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "overloaded",
+            503,
+            f"more than {limit} requests in flight; retry shortly",
+            {"max_in_flight": limit},
+            headers={"Retry-After": "1"},
+        )
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 

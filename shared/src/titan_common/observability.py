@@ -1,22 +1,79 @@
-"""Request ids, per-route latency histograms, API-key checks and `GET /metrics` for FastAPI apps."""
+"""Request ids, per-route latency histograms and `GET /metrics` for FastAPI apps, and the one call
+that puts every titan_common middleware (API key, limits) in front of a service.
+
+All of it is plain ASGI middleware (see `titan_common.asgi` for why), covering WebSockets too:
+a WebSocket gets a request id (echoed in the upgrade's headers) and its handshake is timed under
+method `WS`, status 101 when accepted.
+"""
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from pydantic import SecretStr
-from starlette.responses import JSONResponse
 
-from titan_common.errors import UnauthorizedError, error_body
+from titan_common.asgi import ASGIApp, Message, Receive, Scope, Send, header
+from titan_common.auth import ApiKeyGuard
+from titan_common.limits import BodySizeLimit, InFlightLimit, Limits, WsMessageLimit
 
-# Paths a load balancer or orchestrator probes without a key.
-_OPEN_PATHS = frozenset({"/health"})
+# A WebSocket closed before its upgrade is refused by the server with this status.
+_WS_CLOSED_BEFORE_ACCEPT = 403
+
+
+class RequestObserver:
+    """Gives each request an id (the caller's `X-Request-ID`, else a new one), binds it to the
+    logs' context, echoes it in the response and times the request by route and status."""
+
+    def __init__(self, app: ASGIApp, service: str, latency: Histogram) -> None:
+        self.app, self.service, self.latency = app, service, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = header(scope, b"x-request-id")
+        request_id = given.decode("latin-1") if given else uuid.uuid4().hex
+        # `request.state.request_id`, read by the error handlers.
+        scope.setdefault("state", {})["request_id"] = request_id
+        method = scope.get("method", "WS")
+        status = 0
+        started = time.perf_counter()
+        observed = False
+
+        def observe() -> None:
+            nonlocal observed
+            route = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            self.latency.labels(self.service, route, method, str(status)).observe(elapsed)
+            observed = True
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.http.response.start"):
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", id_bytes)]
+            elif kind == "websocket.accept":
+                status = 101
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", id_bytes)]
+            elif kind == "websocket.close" and status == 0:
+                status = _WS_CLOSED_BEFORE_ACCEPT
+            await send(message)
+            if scope["type"] == "websocket" and status and not observed:
+                observe()  # a WebSocket is timed to its handshake, not its lifetime
+
+        id_bytes = request_id.encode("latin-1")
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, tagged)
+            finally:
+                if not observed:
+                    observe()
 
 
 def install_observability(
@@ -24,48 +81,33 @@ def install_observability(
     service: str,
     registry: CollectorRegistry | None = None,
     api_key: SecretStr | None = None,
+    limits: Limits | None = None,
+    open_paths: Iterable[str] = (),
 ) -> CollectorRegistry:
-    """Add a request id, a latency histogram, the API-key check and `GET /metrics` to `app`.
+    """Put in front of `app`, outermost first: request ids and latency, the API-key check (when
+    a key is set; `open_paths` beside `/health` need none), the in-flight limit, the body and
+    WebSocket message limits. Adds `GET /metrics`.
 
     Each app gets its own registry (unless given one), so several apps in one process, as in
     tests, do not collide. Returns it, for the service's own metrics.
     """
     registry = registry or CollectorRegistry()
+    limits = limits or Limits()
     latency = Histogram(
         "http_request_duration_seconds",
-        "HTTP request latency by route and status",
+        "HTTP request latency by route and status (WebSockets: the handshake, method WS)",
         ["service", "route", "method", "status"],
         registry=registry,
         buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
     )
-    key = api_key.get_secret_value().encode() if api_key else None
-
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
-        if key is not None and request.url.path not in _OPEN_PATHS:
-            given = request.headers.get("x-api-key", "").encode()
-            if not hmac.compare_digest(given, key):
-                err = UnauthorizedError()
-                return JSONResponse(error_body(err.code, err.message), err.status)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        route = request.scope.get("route")
-        latency.labels(
-            service,
-            getattr(route, "path", "unmatched"),
-            request.method,
-            str(response.status_code),
-        ).observe(time.perf_counter() - started)
-        response.headers["x-request-id"] = request_id
-        return response
+    # add_middleware wraps what is there: the last added runs first.
+    app.add_middleware(WsMessageLimit, max_bytes=limits.ws_max_message_bytes,
+                       rate=limits.ws_max_message_rate)  # fmt: skip
+    app.add_middleware(BodySizeLimit, limit=limits.max_body_bytes)
+    app.add_middleware(InFlightLimit, limit=limits.max_in_flight)
+    if api_key is not None:
+        app.add_middleware(ApiKeyGuard, api_key=api_key, open_paths=open_paths)
+    app.add_middleware(RequestObserver, service=service, latency=latency)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from titan_common.limits import Limits
+
 # The seed's config.json keys under advanced_features.real_data_pipeline, and our field names.
 _SEED_PIPELINE_KEYS = {
     "enabled": "use_real_data",
@@ -76,6 +78,11 @@ class TitanSettings(BaseSettings):
     shared_data_dir: Path = Field(Path("../shared/data"), alias="TITAN_SHARED_DATA")
     # When set, every endpoint but /health requires it in the X-API-Key header.
     api_key: SecretStr | None = Field(None, alias="TITAN_API_KEY")
+    # Admission limits of every HTTP API (titan_common.limits); requests in flight are per
+    # service (`<SERVICE>_MAX_IN_FLIGHT`).
+    max_body_bytes: int = Field(1 << 20, ge=1, alias="TITAN_MAX_BODY_BYTES")
+    ws_max_message_bytes: int = Field(1 << 16, ge=1, alias="TITAN_WS_MAX_MESSAGE_BYTES")
+    ws_max_message_rate: float = Field(20.0, gt=0, alias="TITAN_WS_MAX_MESSAGE_RATE")
 
     # The seed's names, kept valid.
     use_real_data: bool = True
@@ -93,6 +100,15 @@ class TitanSettings(BaseSettings):
     ingest_url: str = "http://127.0.0.1:8001"
     scanner_url: str = "http://127.0.0.1:8002"
     ml_url: str = "http://127.0.0.1:8003"
+
+    def limits(self, max_in_flight: int) -> Limits:
+        """The admission limits, with the service's own in-flight bound."""
+        return Limits(
+            max_in_flight=max_in_flight,
+            max_body_bytes=self.max_body_bytes,
+            ws_max_message_bytes=self.ws_max_message_bytes,
+            ws_max_message_rate=self.ws_max_message_rate,
+        )
 
     @classmethod
     def settings_customise_sources(

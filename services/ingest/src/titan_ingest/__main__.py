@@ -35,6 +35,8 @@ def main() -> int:
         port=settings.ingest_port,
         log_level=settings.log_level.lower(),
         ws="websockets-sansio",
+        # frames over the limit are refused before they are buffered
+        ws_max_size=settings.ws_max_message_bytes,
         access_log=False,
     )
     return 0

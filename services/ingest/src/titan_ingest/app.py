@@ -42,7 +42,12 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.settings = settings
     install_error_handlers(app)
-    registry = install_observability(app, "ingest", api_key=settings.api_key)
+    registry = install_observability(
+        app,
+        "ingest",
+        api_key=settings.api_key,
+        limits=settings.limits(settings.ingest_max_in_flight),
+    )
     metrics.register(registry, pipeline)
     app.include_router(status.router)
     app.include_router(pools.router)

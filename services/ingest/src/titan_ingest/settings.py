@@ -17,6 +17,8 @@ class IngestSettings(TitanSettings):
 
     ingest_port: int = Field(8001, ge=0, le=65535)
     ingest_bind_addr: str = "127.0.0.1"
+    # HTTP requests in flight past which the service answers 503 with Retry-After.
+    ingest_max_in_flight: int = Field(256, ge=1)
 
     # Where the pools come from: a chain config (a name under `chains/` or a path); when unset,
     # the devnet's manifest (`DEVNET_MANIFEST`) with its explicit pool list.

@@ -50,7 +50,9 @@ def create_app(settings: MlSettings, fee_source: FeeHistorySource | None = None)
     app.state.jobs = jobs
     app.state.forecasts = ForecastService(settings, registry, source)
     install_error_handlers(app)
-    install_observability(app, "ml", api_key=settings.api_key)
+    install_observability(
+        app, "ml", api_key=settings.api_key, limits=settings.limits(settings.ml_max_in_flight)
+    )
     for module in (status, forecast, rl, models):
         app.include_router(module.router)
     return app

@@ -20,6 +20,8 @@ class MlSettings(TitanSettings):
 
     ml_port: int = Field(8003, ge=0, le=65535)
     ml_bind_addr: str = "127.0.0.1"
+    # HTTP requests in flight past which the service answers 503 with Retry-After.
+    ml_max_in_flight: int = Field(64, ge=1)
     # Models, metrics, collected fee history and training data live here (git-ignored).
     ml_data_dir: Path = Path("./data")
     # Forecast horizons 1..ml_max_horizon blocks ahead.

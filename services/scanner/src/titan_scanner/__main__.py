@@ -17,7 +17,8 @@ def main() -> None:
         host=settings.scanner_bind_addr,
         port=settings.scanner_port,
         log_config=None,
-        ws_max_size=1 << 20,
+        # frames over the limit are refused before they are buffered
+        ws_max_size=settings.ws_max_message_bytes,
     )
 
 

@@ -43,7 +43,14 @@ def create_app(
     )
     app.state.runtime = None
     install_error_handlers(app)
-    registry = install_observability(app, "scanner", api_key=settings.api_key)
+    registry = install_observability(
+        app,
+        "scanner",
+        api_key=settings.api_key,
+        limits=settings.limits(settings.scanner_max_in_flight),
+        # the dashboard page is static: its data comes from the API, with the key
+        open_paths={"/"},
+    )
     for module in (health, opportunities, stats, ws, dashboard):
         app.include_router(module.router)
     return app

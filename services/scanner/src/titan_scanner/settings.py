@@ -16,6 +16,8 @@ class ScannerSettings(TitanSettings):
 
     scanner_port: int = Field(8002, ge=0, le=65535)
     scanner_bind_addr: str = "127.0.0.1"
+    # HTTP requests in flight past which the service answers 503 with Retry-After.
+    scanner_max_in_flight: int = Field(256, ge=1)
     # "i/n": this scanner keeps the cycles whose stable hash is i modulo n.
     scanner_shard: str = Field("0/1", pattern=r"^[0-9]+/[1-9][0-9]*$")
     # The smallest net profit published, in the base token's smallest unit.

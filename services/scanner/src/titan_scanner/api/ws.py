@@ -24,12 +24,8 @@ router = APIRouter()
 
 @router.websocket("/ws/opportunities")
 async def opportunities(websocket: WebSocket) -> None:
+    # The API key was checked before the upgrade, by titan_common's middleware.
     rt = ws_runtime(websocket)
-    key = rt.settings.api_key if rt is not None else None
-    given = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
-    if key is not None and given != key.get_secret_value():
-        await websocket.close(code=1008, reason="missing or wrong API key")
-        return
     await websocket.accept()
     if rt is None:
         await websocket.close(code=1013, reason="the scanner is starting")
