@@ -18,6 +18,20 @@ pub struct Config {
     pub log_json: bool,
     pub log_level: String,
     pub rpc_timeout: Duration,
+    /// HTTP requests in flight past which the API answers 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// `TITAN_API_KEY`: when set, every route but `/health` requires it in `X-API-Key`.
+    pub api_key: Option<Secret>,
+}
+
+/// A value that must never reach a log: its `Debug` is a mask.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// A variable that does not parse, named.
@@ -44,6 +58,8 @@ impl Default for Config {
             log_json: false,
             log_level: "info".to_string(),
             rpc_timeout: Duration::from_secs(5),
+            max_in_flight: 256,
+            api_key: None,
         }
     }
 }
@@ -82,6 +98,18 @@ impl Config {
         }
         if let Some(v) = get("ENGINE_MAX_BATCH") {
             c.max_batch = parse("ENGINE_MAX_BATCH", &v)?;
+        }
+        if let Some(v) = get("ENGINE_MAX_IN_FLIGHT") {
+            c.max_in_flight = parse("ENGINE_MAX_IN_FLIGHT", &v)?;
+            if c.max_in_flight == 0 {
+                return Err(ConfigError {
+                    name: "ENGINE_MAX_IN_FLIGHT",
+                    reason: "must be 1 or more".into(),
+                });
+            }
+        }
+        if let Some(v) = get("TITAN_API_KEY") {
+            c.api_key = Some(Secret(v.trim().to_string())).filter(|k| !k.0.is_empty());
         }
         if let Some(v) = get("CHAIN_RPC_URL") {
             c.chain_rpc_urls.insert(31337, v.trim().to_string());
@@ -131,5 +159,19 @@ mod tests {
         assert!(c.log_json);
         let bad = Config::from_lookup(|k| (k == "ENGINE_MAX_BATCH").then(|| "x".into()));
         assert_eq!(bad.unwrap_err().name, "ENGINE_MAX_BATCH");
+        let zero = Config::from_lookup(|k| (k == "ENGINE_MAX_IN_FLIGHT").then(|| "0".into()));
+        assert_eq!(zero.unwrap_err().name, "ENGINE_MAX_IN_FLIGHT");
+    }
+
+    #[test]
+    fn api_key_is_optional_and_never_debug_printed() {
+        assert!(Config::from_lookup(|k| (k == "TITAN_API_KEY").then(|| " ".into()))
+            .unwrap()
+            .api_key
+            .is_none());
+        let c =
+            Config::from_lookup(|k| (k == "TITAN_API_KEY").then(|| "zq-secret".into())).unwrap();
+        assert_eq!(c.api_key, Some(Secret("zq-secret".into())));
+        assert!(!format!("{c:?}").contains("zq-secret"));
     }
 }

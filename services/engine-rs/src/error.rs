@@ -32,6 +32,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("method {method} not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
+    #[error("missing or wrong X-API-Key header")]
+    Unauthorized,
+    #[error("more than {0} requests in flight; retry shortly")]
+    Overloaded(usize),
 }
 
 impl ApiError {
@@ -51,6 +55,8 @@ impl ApiError {
             Self::Chain(e) => e.code(),
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Unauthorized => "unauthorized",
+            Self::Overloaded(_) => "overloaded",
         }
     }
 
@@ -69,6 +75,8 @@ impl ApiError {
             },
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -78,6 +86,7 @@ impl ApiError {
             Self::BatchTooLarge { got, limit } => json!({ "got": got, "limit": limit }),
             Self::UnknownChain(id) => json!({ "chain_id": id }),
             Self::MethodNotAllowed { method, .. } => json!({ "method": method }),
+            Self::Overloaded(limit) => json!({ "max_in_flight": limit }),
             _ => json!({}),
         }
     }
@@ -113,6 +122,10 @@ impl IntoResponse for ApiError {
                 details: self.details(),
             },
         };
+        if let Self::Overloaded(_) = self {
+            // back-pressure, not a failure: no error log, and a hint when to come back
+            return (status, [(header::RETRY_AFTER, "1")], Json(body)).into_response();
+        }
         let mut response = (status, Json(body.clone())).into_response();
         if status.is_server_error() {
             response.extensions_mut().insert(ServerFailure { body, cause: self.to_string() });

@@ -13,11 +13,15 @@ pub mod metrics;
 
 use std::future::Future;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Request, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -49,17 +53,26 @@ pub fn app(state: AppState) -> Router {
     })
     // a 5xx is logged once, with its cause, by `error::server_failures`
     .on_failure(());
+    // Router::layer wraps each route on its own: the global limit shares one semaphore
+    let limit = state.config.max_in_flight;
+    let shed = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(move |e| api::admission::shed(limit, e)))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::new(limit));
     Router::new()
-        .route("/health", get(api::health::health))
-        .route("/ready", get(api::health::ready))
-        .route("/metrics", get(api::health::prometheus))
         .route("/api/metrics", get(api::health::json_metrics))
         .route("/api/pool", post(api::pool::pool))
         .route("/api/quote", post(api::routes::quote))
         .route("/api/routes/evaluate", post(api::routes::evaluate))
         .route("/openapi.json", get(api::openapi::openapi_json))
+        .layer(shed)
+        // probes are added after the limit, so a saturated engine still answers them
+        .route("/health", get(api::health::health))
+        .route("/ready", get(api::health::ready))
+        .route("/metrics", get(api::health::prometheus))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), api::admission::api_key))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(error::server_failures))

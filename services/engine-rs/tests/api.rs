@@ -320,6 +320,88 @@ async fn upstream_error_request_id_one_log_line_and_no_rpc_url() {
     assert!(ours.iter().all(|l| !l.contains("127.0.0.1")), "{logs}");
 }
 
+#[tokio::test]
+async fn api_key_guards_everything_but_health() {
+    let config =
+        Config { api_key: Some(titan_engine::config::Secret("zq-key".into())), ..config() };
+    let router = app(AppState::new(config));
+    let call = |path: &str, key: Option<&str>| {
+        let mut req = Request::get(path);
+        if let Some(k) = key {
+            req = req.header("x-api-key", k);
+        }
+        router.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    assert_eq!(call("/health", None).await.unwrap().status(), StatusCode::OK);
+    for key in [None, Some("zq-ke"), Some("zq-keyy"), Some("")] {
+        let resp = call("/api/metrics", key).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    assert_eq!(call("/api/metrics", Some("zq-key")).await.unwrap().status(), StatusCode::OK);
+    let metrics = call("/metrics", Some("zq-key")).await.unwrap();
+    let text = metrics.into_body().collect().await.unwrap().to_bytes();
+    assert!(!String::from_utf8_lossy(&text).contains("zq-key"));
+}
+
+/// A JSON-RPC endpoint that answers after `delay`: requests through it stay in flight.
+async fn slow_chain(delay: std::time::Duration) -> String {
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::post(move || async move {
+            tokio::time::sleep(delay).await;
+            axum::Json(json!([{"jsonrpc": "2.0", "id": 0, "result": "0x1"}]))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}/")
+}
+
+#[tokio::test]
+async fn past_the_in_flight_limit_requests_are_shed_with_retry_after() {
+    let url = slow_chain(std::time::Duration::from_millis(500)).await;
+    let config = Config {
+        chain_rpc_urls: [(31337, url)].into(),
+        cache_duration: std::time::Duration::ZERO,
+        rpc_timeout: std::time::Duration::from_secs(5),
+        max_in_flight: 2,
+        ..config()
+    };
+    let router = app(AppState::new(config));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let body = json!({"chain_id": 31337, "pool_address": POOL, "dex": "uniswap_v2"});
+        let req = Request::post("/api/pool")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        set.spawn(router.clone().oneshot(req));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // probes are not shed
+    let health = router.clone().oneshot(Request::get("/health").body(Body::empty()).unwrap());
+    assert_eq!(health.await.unwrap().status(), StatusCode::OK);
+    let (mut shed, mut through) = (0, 0);
+    while let Some(resp) = set.join_next().await {
+        let resp = resp.unwrap().unwrap();
+        if resp.status() != StatusCode::SERVICE_UNAVAILABLE {
+            through += 1; // what the (odd) chain's answer gives; not shed
+            continue;
+        }
+        shed += 1;
+        assert_eq!(resp.headers()["retry-after"], "1");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "overloaded", "{body}");
+        assert_eq!(body["error"]["details"]["max_in_flight"], 2);
+    }
+    assert_eq!((through, shed), (2, 6));
+}
+
 #[test]
 fn openapi_matches_committed_file() {
     let generated = titan_engine::api::openapi::document();

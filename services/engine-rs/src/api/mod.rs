@@ -1,5 +1,6 @@
 //! The HTTP API: one module per route group, wire types in `types`.
 
+pub mod admission;
 pub mod convert;
 pub mod extract;
 pub mod health;
