@@ -10,10 +10,19 @@ and explicit timeouts, and turns failures back into exceptions:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter
+
+from titan_common.models import (
+    IngestPool,
+    IngestPoolList,
+    IngestPoolV2,
+    IngestPoolV3,
+    IngestStats,
+)
 
 
 class ClientError(Exception):
@@ -59,9 +68,9 @@ class ServiceClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _request(self, method: str, path: str, json: Any = None) -> Any:
+    async def _request(self, method: str, path: str, json: Any = None, params: Any = None) -> Any:
         try:
-            response = await self._http.request(method, path, json=json)
+            response = await self._http.request(method, path, json=json, params=params)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise ServiceUnavailable(self.service, type(exc).__name__) from exc
         if response.status_code >= 400:
@@ -117,8 +126,29 @@ class MlClient(ServiceClient):
 
 
 class IngestClient(ServiceClient):
+    """Ingest's REST API: pool states with their versions, and the sync's figures."""
+
     service = "ingest"
 
-    async def pools(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._request("GET", "/api/pools")
-        return result
+    async def pools(
+        self,
+        pool: Sequence[str] = (),
+        token: Sequence[str] = (),
+        dex: Sequence[str] = (),
+    ) -> IngestPoolList:
+        """Every pool (or those matching the filters), at the block of its last event."""
+        params = {k: list(v) for k, v in (("pool", pool), ("token", token), ("dex", dex)) if v}
+        body = await self._request("GET", "/api/pools", params=params)
+        return IngestPoolList.model_validate(body)
+
+    async def pool(self, address: str) -> IngestPoolV2 | IngestPoolV3:
+        """One pool; `ServiceError` with status 404 (`not_found`) when ingest does not follow
+        it, 422 (`invalid_address`) when `address` is not one."""
+        body = await self._request("GET", f"/api/pools/{address}")
+        return _INGEST_POOL.validate_python(body)
+
+    async def stats(self) -> IngestStats:
+        return IngestStats.model_validate(await self._request("GET", "/api/stats"))
+
+
+_INGEST_POOL: TypeAdapter[IngestPoolV2 | IngestPoolV3] = TypeAdapter(IngestPool)

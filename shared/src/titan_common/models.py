@@ -136,6 +136,86 @@ class PoolUpdate(WireModel):
     received_at: float | None = None  # unix seconds when the triggering block/log arrived
 
 
+class BlockComplete(WireModel):
+    """Ingest's end-of-block marker on `WS /ws/pools`: every update of the blocks up to
+    `block_number` was sent before it, so a consumer can price the block now. One follows the
+    snapshot a client gets on subscribing, and every block ingest completes (after a reorg:
+    the canonical blocks re-applied)."""
+
+    type: Literal["block"] = "block"
+    chain_id: int
+    block_number: int = Field(ge=0)
+    block_hash: str | None = None
+    received_at: float | None = None  # unix seconds when the block's head arrived at ingest
+
+
+# One message of ingest's `WS /ws/pools`: a pool's new state or a block's end.
+IngestMessage = Annotated[PoolUpdate | BlockComplete, Field(union_mode="left_to_right")]
+
+
+class IngestPoolV2(PoolStateV2):
+    """A V2 pool as ingest's REST API gives it: the state and its version."""
+
+    block_number: int = Field(ge=0, description="block of the last event applied")
+    log_index: int = Field(ge=-1, description="its log index; -1: read by a snapshot")
+
+
+class IngestPoolV3(PoolStateV3):
+    """A V3 pool as ingest's REST API gives it: the state and its version."""
+
+    block_number: int = Field(ge=0, description="block of the last event applied")
+    log_index: int = Field(ge=-1, description="its log index; -1: read by a snapshot")
+
+
+IngestPool = Annotated[IngestPoolV2 | IngestPoolV3, Field(discriminator="kind")]
+
+
+class IngestPoolList(WireModel):
+    """`GET /api/pools` of ingest."""
+
+    chain_id: int
+    block_number: int = Field(description="the highest block applied")
+    count: int
+    pools: list[IngestPool]
+
+
+class IngestStats(WireModel):
+    """`GET /api/stats` of ingest: the sync's counters and gauges."""
+
+    chain_id: int
+    mode: str
+    connected: bool
+    endpoint: str | None
+    pools: int
+    pools_created: int = Field(description="pools adopted from factory logs after the start")
+    block_number: int
+    complete_block: int = Field(description="every log up to this block is applied")
+    node_head: int
+    lag_blocks: int
+    lag_ms: float
+    events_applied: int
+    events_stale: int
+    events_late: int = Field(description="logs the stream sent after their block was completed")
+    events_per_second: float
+    malformed_messages: int
+    reconnects: int
+    reorgs: int
+    reorg_max_depth: int
+    snapshots: int
+    snapshot_seconds: float | None
+    backfilled_blocks: int
+    catch_ups: int
+    rpc_failovers: int
+    ws_clients: int
+    ws_clients_dropped: int
+    updates_published: int
+    blocks_published: int = Field(description="block markers published")
+    publish_latency_ms: dict[str, float | None] = Field(
+        description="log arrival to update queued for WS clients: p50, p99, max (last 10,000)"
+    )
+    last_error: str | None
+
+
 class Quote(WireModel):
     amount_in: BigInt
     amount_out: BigInt
