@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 from websockets.asyncio.client import connect
 
-from titan_common.models import PoolUpdate
+from titan_common.clients import IngestClient
+from titan_common.models import BlockComplete, IngestMessage, PoolUpdate
 from titan_devnet import devnet as devnet_module
 from titan_devnet.flow import MarketFlow
 from titan_ingest.chain.config import ChainConfig, PoolMeta
@@ -100,7 +102,10 @@ async def bench_latency(
     spawn = multiprocessing.get_context("spawn")
     stop = spawn.Event()
     latencies: list[float] = []
+    marker_latencies: list[float] = []
     out: dict[str, Any] = {}
+    message_of: TypeAdapter[PoolUpdate | BlockComplete] = TypeAdapter(IngestMessage)
+    typed = IngestClient(f"http://127.0.0.1:{port}", timeout=5)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             started = time.perf_counter()
@@ -115,8 +120,8 @@ async def bench_latency(
             out["ready_seconds"] = round(time.perf_counter() - started, 2)
             out["rss_mb_after_snapshot"] = rss_mb(proc.pid)
             async with connect(f"ws://127.0.0.1:{port}/ws/pools", max_size=None) as ws:
-                pools = (await client.get("/api/stats")).json()["pools"]
-                for _ in range(pools):  # the snapshot
+                pools = (await typed.stats()).pools
+                for _ in range(pools + 1):  # the snapshot and its block marker
                     await ws.recv()
                 flow = spawn.Process(target=run_flow, args=(rpc_url, MANIFEST, stop, pause))
                 flow.start()
@@ -129,15 +134,18 @@ async def bench_latency(
                     except TimeoutError:
                         continue
                     now = time.time()
-                    update = PoolUpdate.model_validate_json(raw)
-                    if update.received_at is not None and not update.removed:
-                        latencies.append((now - update.received_at) * 1000)
+                    message = message_of.validate_json(raw)
+                    if isinstance(message, BlockComplete):
+                        if message.received_at is not None:  # head arrival -> marker here
+                            marker_latencies.append((now - message.received_at) * 1000)
+                    elif message.received_at is not None and not message.removed:
+                        latencies.append((now - message.received_at) * 1000)
                     if time.monotonic() >= next_sample:
-                        lags.append((await client.get("/api/stats")).json()["lag_blocks"])
+                        lags.append((await typed.stats()).lag_blocks)
                         next_sample = time.monotonic() + 1
                 stop.set()
                 flow.join(30)
-                stats = (await client.get("/api/stats")).json()
+                stats = await typed.stats()
         out.update(
             {
                 "updates": len(latencies),
@@ -145,14 +153,19 @@ async def bench_latency(
                 "p90_ms": round(pct(latencies, 0.90), 3),
                 "p99_ms": round(pct(latencies, 0.99), 3),
                 "max_ms": round(max(latencies), 3),
+                "block_markers": len(marker_latencies),
+                "block_marker_p50_ms": round(pct(marker_latencies, 0.50), 3),
+                "block_marker_p99_ms": round(pct(marker_latencies, 0.99), 3),
                 "lag_blocks_max": max(lags) if lags else None,
                 "lag_blocks_samples": len(lags),
-                "events_applied": stats["events_applied"],
-                "ingest_publish_latency_ms": stats["publish_latency_ms"],
+                "events_applied": stats.events_applied,
+                "events_late": stats.events_late,
+                "ingest_publish_latency_ms": stats.publish_latency_ms,
                 "rss_mb_end": rss_mb(proc.pid),
             }
         )
     finally:
+        await typed.aclose()
         stop.set()
         proc.send_signal(signal.SIGINT)
         try:

@@ -26,6 +26,8 @@ class IngestSettings(TitanSettings):
     # Discover pools from the factories' creation logs even when an explicit list exists.
     ingest_discover: bool = False
     ingest_discovery_start_block: int | None = Field(None, ge=0)
+    # Follow the pools the factories create after the start (tokens on the allow-list).
+    ingest_follow_new_pools: bool = True
 
     # Endpoints, tried in order with failover; empty means the chain config's or CHAIN_*_URL.
     ingest_rpc_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import math
 import socket
 import tempfile
 import threading
@@ -28,6 +30,10 @@ from titan_ingest.state.pools import PoolEntry
 from titan_ingest.sync.pipeline import IngestPipeline
 
 FAR_FUTURE = 2**40
+V3_SPACING = {500: 10, 3000: 60, 10000: 200}
+# Distinct gas limits: after evm_revert, anvil may never mine a transaction identical to one
+# sent before it.
+_gas = itertools.count(1)
 
 
 def _free_port() -> int:
@@ -134,6 +140,80 @@ class DevChain:
         (event,) = self.npm.events.IncreaseLiquidity().process_receipt(receipt, errors=DISCARD)
         assert event["args"]["liquidity"] > 0
         return Position(int(event["args"]["tokenId"]), lower, upper)
+
+    def _send(self, contract: Any, fn: str, *args: Any, gas: int = 1_000_000) -> None:
+        gas += next(_gas)
+        tx_hash = self.chain.send(contract, fn, *args, sender=self.deployer, gas=gas)
+        self.mine_pending()
+        assert self.w3.eth.get_transaction_receipt(tx_hash)["status"] == 1, f"{fn} reverted"
+
+    @contextlib.contextmanager
+    def roomy_blocks(self) -> Iterator[None]:
+        """Blocks large enough to deploy a pool (the flow's blocks are kept small)."""
+        limit = int(self.w3.eth.get_block("latest")["gasLimit"])
+        self.rpc("evm_setBlockGasLimit", hex(30_000_000))
+        try:
+            yield
+        finally:
+            self.rpc("evm_setBlockGasLimit", hex(limit))
+
+    def _raw(self, token: dict[str, Any], usd: float) -> int:
+        return int(usd / token["usd"] * 10 ** token["decimals"])
+
+    def new_v2_pair(self, dex: str) -> str:
+        """A pair the manifest does not have, made on `dex` by its router (which calls the
+        factory's createPair) with liquidity, then swapped; its address."""
+        config = next(d for d in self.manifest["dexes"] if d["name"] == dex)
+        have = {
+            frozenset((p["token0"], p["token1"])) for p in self.manifest["pools"] if p["dex"] == dex
+        }
+        a, b = next(
+            (a, b)
+            for a, b in itertools.combinations(self.manifest["tokens"], 2)
+            if frozenset((a["address"], b["address"])) not in have
+        )
+        router = self.chain.contract("UniswapV2Router02", config["router"])
+        with self.roomy_blocks():
+            self._send(router, "addLiquidity", a["address"], b["address"], self._raw(a, 50_000),
+                       self._raw(b, 50_000), 0, 0, self.deployer, FAR_FUTURE,
+                       gas=8_000_000)  # fmt: skip
+        factory = self.chain.contract("UniswapV2Factory", config["factory"])
+        pair = str(factory.functions.getPair(a["address"], b["address"]).call())
+        path = [a["address"], b["address"]]
+        self._send(router, "swapExactTokensForTokens", self._raw(a, 500), 0, path,
+                   self.deployer, FAR_FUTURE)  # fmt: skip
+        return pair
+
+    def new_v3_pool(self) -> str:
+        """A V3 pool at a fee tier the manifest lacks for a pair: created and initialized
+        through the position manager, a position minted, then swapped; its address."""
+        have = {(frozenset((p["token0"], p["token1"])), p["fee"]) for p in self.v3_pools()}
+        a, b, fee = next(
+            (a, b, fee)
+            for a, b in itertools.combinations(self.manifest["tokens"], 2)
+            for fee in V3_SPACING
+            if (frozenset((a["address"], b["address"])), fee) not in have
+        )
+        t0, t1 = sorted((a, b), key=lambda t: int(t["address"], 16))
+        price = t0["usd"] / t1["usd"] * 10 ** (t1["decimals"] - t0["decimals"])  # raw token1/token0
+        with self.roomy_blocks():
+            self._send(self.npm, "createAndInitializePoolIfNecessary", t0["address"],
+                       t1["address"], fee, math.isqrt(int(price * 2**192)),
+                       gas=8_000_000)  # fmt: skip
+        spacing = V3_SPACING[fee]
+        tick = math.floor(math.log(price) / math.log(1.0001))
+        lower, upper = (tick // spacing - 20) * spacing, (tick // spacing + 20) * spacing
+        params = (t0["address"], t1["address"], fee, lower, upper, self._raw(t0, 50_000),
+                  self._raw(t1, 50_000), 0, 0, self.deployer, FAR_FUTURE)  # fmt: skip
+        self._send(self.npm, "mint", params)
+        factory = self.chain.contract("UniswapV3Factory", self.manifest["contracts"]["v3_factory"])
+        pool = str(factory.functions.getPool(t0["address"], t1["address"], fee).call())
+        v3 = next(d for d in self.manifest["dexes"] if d["kind"] == "v3")
+        router = self.chain.contract("SwapRouter", v3["router"])
+        swap = (t0["address"], t1["address"], fee, self.deployer, FAR_FUTURE,
+                self._raw(t0, 500), 0, 0)  # fmt: skip
+        self._send(router, "exactInputSingle", swap)
+        return pool
 
     def burn_position(self, token_id: int, fraction: float = 1.0) -> None:
         liquidity = self.npm.functions.positions(token_id).call()[7]
@@ -273,7 +353,7 @@ async def differences(
 ) -> tuple[int, int, list[str]]:
     """(pools, fields compared, differences) between the pipeline and the chain at `block`."""
     truth = await chain_state(chain, pipeline.metas, block)
-    assert len(truth) == len(pipeline.metas) == len(chain.manifest["pools"])
+    assert len(truth) == len(pipeline.metas) >= len(chain.manifest["pools"])
     fields = 0
     diffs: list[str] = []
     for expected in truth:
@@ -287,6 +367,29 @@ async def differences(
         if got_block > block:
             diffs.append(f"{expected.meta.address} is at block {got_block} > {block}")
     return len(truth), fields, diffs
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """The chain as the reference for a pipeline: `settle`, `state_at`, `differences`."""
+
+    chain: DevChain
+
+    async def settle(self, pipeline: IngestPipeline) -> tuple[int, Frozen]:
+        return await settle(self.chain, pipeline)
+
+    async def state_at(self, metas: list[PoolMeta], block: int) -> list[PoolEntry]:
+        return await chain_state(self.chain, metas, block)
+
+    async def differences(
+        self, pipeline: IngestPipeline, block: int, frozen: Frozen
+    ) -> tuple[int, int, list[str]]:
+        return await differences(self.chain, pipeline, block, frozen)
+
+
+@pytest.fixture
+def oracle(chain: DevChain) -> Oracle:
+    return Oracle(chain)
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 from websockets.asyncio.client import connect
 
-from titan_common.models import PoolUpdate
+from titan_common.clients import IngestClient
+from titan_common.models import BlockComplete, IngestMessage, PoolUpdate
 from titan_ingest.app import create_app
 from titan_ingest.chain.config import ChainConfig
 from titan_ingest.chain.rpc import RpcClient
@@ -20,6 +22,8 @@ from titan_ingest.settings import IngestSettings
 from titan_ingest.sync.pipeline import IngestPipeline
 
 pytestmark = [pytest.mark.devnet]
+
+MESSAGE: TypeAdapter[PoolUpdate | BlockComplete] = TypeAdapter(IngestMessage)
 
 
 async def _ready(client: httpx.AsyncClient) -> None:
@@ -49,19 +53,37 @@ async def test_service_rest_and_ws_on_the_devnet(
         async with connect(f"ws://{host}/ws/pools?dex=uniswap_v3", max_size=None) as ws:
             snapshot = [PoolUpdate.model_validate_json(await ws.recv()) for _ in v3]
             assert {u.pool.address for u in snapshot} == set(v3)
-            base = max(u.block_number for u in snapshot)
+            first = BlockComplete.model_validate_json(await ws.recv())
+            assert first.block_number >= max(u.block_number for u in snapshot)
             await asyncio.to_thread(chain.flow_blocks, 6)
+            target = chain.head
+            updates: list[PoolUpdate] = []
+            markers = [first]
             async with asyncio.timeout(30):
-                while True:
-                    update = PoolUpdate.model_validate_json(await ws.recv())
-                    if update.block_number > base:
-                        break
-            assert update.pool.dex == "uniswap_v3" and update.log_index >= 0
-            assert update.received_at is not None and update.block_hash is not None
+                while markers[-1].block_number < target:
+                    message = MESSAGE.validate_json(await ws.recv())
+                    if isinstance(message, BlockComplete):
+                        assert message.block_number > markers[-1].block_number
+                        markers.append(message)
+                    else:
+                        # Never an update of a block whose marker went out before it.
+                        assert message.block_number > markers[-1].block_number
+                        updates.append(message)
+            assert [m.block_number for m in markers[1:]] == list(
+                range(first.block_number + 1, target + 1)
+            )
+            assert updates and all(u.pool.dex == "uniswap_v3" and u.log_index >= 0 for u in updates)
+            assert all(u.received_at is not None and u.block_hash is not None for u in updates)
+            assert all(m.received_at is not None and m.block_hash for m in markers[1:])
 
-        stats = (await client.get("/api/stats")).json()
-        assert stats["pools"] == len(chain.manifest["pools"]) and stats["connected"]
-        assert stats["events_applied"] > 0 and stats["lag_blocks"] <= 3
+        typed = IngestClient(f"http://{host}")
+        try:
+            stats = await typed.stats()
+        finally:
+            await typed.aclose()
+        assert stats.pools == len(chain.manifest["pools"]) and stats.connected
+        assert stats.events_applied > 0 and stats.lag_blocks <= 3
+        assert stats.blocks_published >= 6 and stats.complete_block >= target
         metrics = (await client.get("/metrics")).text
         assert "ingest_events_applied_total" in metrics
     assert pipeline.store.ready

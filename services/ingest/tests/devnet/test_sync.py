@@ -4,11 +4,13 @@ a cut WebSocket, reorgs and polling."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
+from titan_ingest.publish.hub import PoolFilter, Subscriber
 from titan_ingest.sync.pipeline import IngestPipeline
 
 pytestmark = [pytest.mark.devnet]
@@ -88,6 +90,13 @@ async def test_cut_websocket_reconnects_and_backfills(
         await pipeline.stop()  # before the proxy goes
 
 
+def _drained(subscriber: Subscriber) -> list[dict[str, Any]]:
+    out = []
+    while not subscriber.queue.empty():
+        out.append(json.loads(subscriber.queue.get_nowait()))
+    return out
+
+
 @pytest.mark.parametrize("depth", [1, 2, 3])
 async def test_reorg_settles_on_the_new_canonical_chain(
     stepped: Any, ingest: Start, compare: Compare, depth: int
@@ -96,17 +105,31 @@ async def test_reorg_settles_on_the_new_canonical_chain(
     pipeline = await ingest()
     await asyncio.to_thread(chain.flow_blocks, 2)
     fork = await asyncio.to_thread(chain.snapshot)
+    fork_block = chain.head
     await asyncio.to_thread(
         chain.flow_blocks, depth
     )  # applied by ingest, then dropped by the reorg
     await compare(pipeline)
     reorgs = pipeline.stats.reorgs
+    client = pipeline.hub.subscribe(PoolFilter(), [])  # what a WS client gets from here
     await asyncio.to_thread(chain.revert, fork)
     await asyncio.to_thread(
         chain.flow_blocks, depth + 1
     )  # the new canonical branch: different swaps, longer
-    await compare(pipeline)
+    head = await compare(pipeline)
     assert pipeline.stats.reorgs > reorgs
+    # Every canonical block re-applied is marked, and each update goes out before the marker
+    # of its block: after the rollback's updates, nothing unmarked is left behind.
+    messages = _drained(client)
+    markers = [m["block_number"] for m in messages if m.get("type") == "block"]
+    assert set(range(fork_block + 1, head + 1)) <= set(markers) and markers[-1] == head
+    assert any(m.get("removed") for m in messages)
+    for i, message in enumerate(messages):
+        if message.get("type") != "block":
+            assert any(
+                m.get("type") == "block" and m["block_number"] >= message["block_number"]
+                for m in messages[i + 1 :]
+            )
 
 
 async def test_reorg_to_a_shorter_chain(stepped: Any, ingest: Start, compare: Compare) -> None:

@@ -10,8 +10,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
-from titan_common.models import PoolUpdate
-from titan_ingest.api.schemas import PoolList, Stats
+from titan_common.clients import IngestClient, ServiceError
+from titan_common.models import BlockComplete, IngestPoolV2, PoolUpdate
 from titan_ingest.app import create_app
 from titan_ingest.chain.abi import Mint, Sync, checksum
 from titan_ingest.chain.config import ChainConfig, PoolMeta
@@ -55,13 +55,38 @@ async def client(pipeline: IngestPipeline) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture
+async def typed(pipeline: IngestPipeline) -> AsyncIterator[IngestClient]:
+    """The shared typed client over the app in process."""
+    app = create_app(pipeline.settings, pipeline, run_pipeline=False)
+    client = IngestClient("http://ingest", transport=httpx.ASGITransport(app=app))
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 async def test_pools_list_in_the_wire_shape(client: httpx.AsyncClient) -> None:
     body = (await client.get("/api/pools")).json()
-    parsed = PoolList.model_validate(body)
-    assert parsed.count == 2 and parsed.block_number == 7
     v3 = next(p for p in body["pools"] if p["kind"] == "v3")
     assert v3["liquidity"] == "123" and v3["ticks"][0] == {"index": -10, "liquidity_net": "123"}
     assert (v3["block_number"], v3["log_index"]) == (7, -1)
+
+
+async def test_typed_client_reads_pools_and_stats(typed: IngestClient) -> None:
+    listed = await typed.pools()
+    assert listed.count == 2 and listed.block_number == 7
+    assert [p.address for p in (await typed.pools(dex=["sushiswap"])).pools] == [V2]
+    one = await typed.pool(V2.lower())
+    assert isinstance(one, IngestPoolV2) and one.reserve0 == 10**18 and one.log_index == -1
+    with pytest.raises(ServiceError) as missing:
+        await typed.pool("0x" + "99" * 20)
+    assert (missing.value.status, missing.value.code) == (404, "not_found")
+    with pytest.raises(ServiceError) as bad:
+        await typed.pool("0x12")
+    assert (bad.value.status, bad.value.code) == (422, "invalid_address")
+    stats = await typed.stats()
+    assert stats.pools == 2 and stats.complete_block == 7
 
 
 async def test_pools_filters(client: httpx.AsyncClient) -> None:
@@ -98,8 +123,7 @@ async def test_health_ready_stats_metrics(client: httpx.AsyncClient) -> None:
     ready = await client.get("/ready")
     assert ready.status_code == 503  # the node never answered
     assert ready.json()["checks"]["chain"] != "ok"
-    stats = Stats.model_validate((await client.get("/api/stats")).json())
-    assert stats.pools == 2
+    assert (await client.get("/api/stats")).json()["pools"] == 2
     metrics = (await client.get("/metrics")).text
     assert "ingest_pools 2.0" in metrics and "ingest_reorgs_total" in metrics
 
@@ -111,12 +135,19 @@ async def test_ws_sends_the_snapshot_then_updates(
     async with serve(app) as host, connect(f"ws://{host}/ws/pools?dex=sushiswap") as ws:
         first = PoolUpdate.model_validate_json(await ws.recv())
         assert first.pool.address.lower() == V2.lower() and first.log_index == -1
+        # The snapshot is complete at the store's block: a marker says so.
+        marker = BlockComplete.model_validate_json(await ws.recv())
+        assert (marker.block_number, marker.block_hash) == (7, "0x" + "00" * 32)
         entry = pipeline.store.apply_log(V2, Sync(1, 2), 8, "0x" + "11" * 32, 3, 1234.5)
         assert entry is not None
         pipeline.publish(entry, False)
+        pipeline.publish_block(8, "0x" + "11" * 32, 1234.0)
         update = PoolUpdate.model_validate_json(await asyncio.wait_for(ws.recv(), 5))
         assert (update.block_number, update.log_index, update.received_at) == (8, 3, 1234.5)
         assert update.pool.reserve0 == 1  # type: ignore[union-attr]
+        # Markers go to every client, whatever its filter, after their block's updates.
+        marker = BlockComplete.model_validate_json(await asyncio.wait_for(ws.recv(), 5))
+        assert (marker.type, marker.block_number, marker.received_at) == ("block", 8, 1234.0)
 
 
 async def test_ws_bad_filter_is_refused_with_the_error_body(

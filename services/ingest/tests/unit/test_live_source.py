@@ -60,7 +60,7 @@ async def test_malformed_messages_are_counted_never_fatal() -> None:
     async with serve(_node, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         stats = SyncStats()
-        source = WebSocketSource([f"ws://127.0.0.1:{port}"], lambda: [POOL], stats)
+        source = WebSocketSource([f"ws://127.0.0.1:{port}"], lambda: {"address": [POOL]}, stats)
         queue: asyncio.Queue[Message] = asyncio.Queue()
         task = asyncio.create_task(source.run(queue))
         try:
@@ -81,7 +81,7 @@ async def test_endpoints_fail_over_to_the_next() -> None:
         stats = SyncStats()
         dead = "ws://127.0.0.1:9"  # discard port: nothing listens
         source = WebSocketSource(
-            [dead, f"ws://127.0.0.1:{port}"], lambda: [POOL], stats, min_delay=0.01
+            [dead, f"ws://127.0.0.1:{port}"], lambda: {"address": [POOL]}, stats, min_delay=0.01
         )
         queue: asyncio.Queue[Message] = asyncio.Queue()
         task = asyncio.create_task(source.run(queue))

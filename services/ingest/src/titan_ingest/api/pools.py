@@ -8,9 +8,8 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from titan_common.errors import InvalidInputError, NotFoundError
-from titan_common.models import parse_address
+from titan_common.models import IngestPool, IngestPoolList, parse_address
 from titan_ingest.api.filters import parse_filter
-from titan_ingest.api.schemas import PoolList, PoolView
 from titan_ingest.state.pools import PoolEntry
 from titan_ingest.sync.pipeline import IngestPipeline
 
@@ -27,7 +26,7 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/pools", response_model=PoolList)
+@router.get("/pools", response_model=IngestPoolList)
 async def list_pools(
     request: Request,
     pool: FilterParam = None,
@@ -50,7 +49,7 @@ async def list_pools(
 
 @router.get(
     "/pools/{address}",
-    response_model=PoolView,
+    response_model=IngestPool,
     responses={404: {"description": "unknown pool"}, 422: {"description": "malformed address"}},
 )
 async def get_pool(request: Request, address: str) -> Response:

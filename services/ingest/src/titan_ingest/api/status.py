@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from titan_common.models import Health, Readiness
-from titan_ingest.api.schemas import Stats
+from titan_common.models import Health, IngestStats, Readiness
 from titan_ingest.sync.pipeline import IngestPipeline
 
 router = APIRouter(tags=["status"])
@@ -27,7 +26,7 @@ async def ready(request: Request, response: Response) -> Readiness:
     return Readiness(ready=is_ready, checks=checks)
 
 
-@router.get("/api/stats", response_model=Stats)
-async def stats(request: Request) -> Stats:
+@router.get("/api/stats", response_model=IngestStats)
+async def stats(request: Request) -> IngestStats:
     pipeline: IngestPipeline = request.app.state.pipeline
-    return Stats(**pipeline.stats_view())
+    return IngestStats(**pipeline.stats_view())

@@ -1,4 +1,5 @@
-"""`WS /ws/pools`: every pool's state as a `PoolUpdate`, then every update as it happens.
+"""`WS /ws/pools`: every pool's state as a `PoolUpdate`, then every update as it happens,
+each block closed by a `BlockComplete` marker (one follows the first snapshot too).
 
 Filters are the query parameters of `GET /api/pools`; a malformed one is refused with the
 JSON error body (HTTP 422) before the upgrade. A client that falls more than
@@ -36,7 +37,9 @@ async def pools_stream(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     hub = pipeline.hub
-    subscriber = hub.subscribe(wanted, list(pipeline.store.pools.values()))
+    store = pipeline.store
+    complete = (store.complete, store.block_hash(store.complete)) if store.ready else None
+    subscriber = hub.subscribe(wanted, list(store.pools.values()), complete)
     sender = asyncio.create_task(_send(websocket, subscriber))
     receiver = asyncio.create_task(_drain(websocket))
     dropped = asyncio.create_task(subscriber.wake.wait())

@@ -37,6 +37,7 @@ POOL_CREATED = _topic("PoolCreated(address,address,uint24,int24,address)")
 V2_TOPICS = (SYNC,)
 V3_TOPICS = (SWAP, MINT, BURN, INITIALIZE)
 POOL_TOPICS = (*V2_TOPICS, *V3_TOPICS)
+FACTORY_TOPICS = (PAIR_CREATED, POOL_CREATED)
 
 # Functions (selectors).
 GET_RESERVES = _selector("getReserves()")
@@ -129,6 +130,18 @@ class Initialize:
 PoolEvent = Sync | Swap | Mint | Burn | Initialize
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A factory's `PairCreated` (V2) or `PoolCreated` (V3, with fee and tick spacing)."""
+
+    pool: str
+    token0: str
+    token1: str
+    v3: bool
+    fee: int = 0
+    tick_spacing: int = 0
+
+
 def static_words(bits: tuple[int, ...], data: bytes) -> tuple[int, ...]:
     """Decode consecutive static ABI words: `bits[i]` > 0 is a uintN, < 0 an intN.
 
@@ -182,6 +195,33 @@ def decode_pool_event(topics: list[bytes], data: bytes) -> PoolEvent | None:
     except (DecodingError, ValueError, OverflowError) as exc:
         raise MalformedLogError(f"cannot decode event {topic0.hex()[:8]}: {exc}") from exc
     return None
+
+
+def decode_created(topics: list[bytes], data: bytes) -> Created | None:
+    """The pool a factory log announces; None for another event."""
+    if not topics or topics[0] not in FACTORY_TOPICS:
+        return None
+    v3 = topics[0] == POOL_CREATED
+    _need_topics(topics, 4 if v3 else 3)
+    try:
+        token0, token1 = (_address_word(t) for t in topics[1:3])
+        if v3:
+            (fee,) = static_words((24,), topics[3])
+            spacing, pool = static_words((-24, 160), data)
+            return Created(_address(pool), token0, token1, True, fee, spacing)
+        pair, _ = static_words((160, 256), data)
+        return Created(_address(pair), token0, token1, False)
+    except (ValueError, OverflowError) as exc:
+        raise MalformedLogError(f"cannot decode a creation log: {exc}") from exc
+
+
+def _address(value: int) -> str:
+    return checksum("0x" + value.to_bytes(20, "big").hex())
+
+
+def _address_word(topic: bytes) -> str:
+    (value,) = static_words((160,), topic)
+    return _address(value)
 
 
 def _need_topics(topics: list[bytes], count: int) -> None:

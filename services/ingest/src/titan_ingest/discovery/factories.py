@@ -25,23 +25,30 @@ def explicit_pools(chain: ChainConfig) -> list[PoolMeta]:
 
 def parse_creation(log: dict[str, Any], dexes: dict[str, DexConfig]) -> PoolMeta | None:
     """The pool a factory log announces; None when the log is not a creation we know."""
-    dex = dexes.get(abi.checksum(log["address"]))
     topics = [abi.to_bytes(t) for t in log.get("topics", [])]
-    if dex is None or len(topics) < 3:
+    created = abi.decode_created(topics, abi.to_bytes(log.get("data", "0x")))
+    if created is None:
         return None
-    data = abi.to_bytes(log.get("data", "0x"))
-    token0 = abi.checksum("0x" + topics[1][-20:].hex())
-    token1 = abi.checksum("0x" + topics[2][-20:].hex())
-    if dex.kind == "v2" and topics[0] == abi.PAIR_CREATED:
-        (pair, _) = abi.decode_words(("address", "uint256"), data)
-        return PoolMeta(abi.checksum(pair), dex.name, "v2", token0, token1, fee_bps=dex.fee_bps)
-    if dex.kind == "v3" and topics[0] == abi.POOL_CREATED and len(topics) >= 4:
-        (fee,) = abi.decode_words(("uint24",), topics[3])
-        spacing, pool = abi.decode_words(("int24", "address"), data)
+    return pool_meta(dexes.get(abi.checksum(log["address"])), created)
+
+
+def pool_meta(dex: DexConfig | None, created: abi.Created) -> PoolMeta | None:
+    """The pool `created` by the factory of `dex`; None when that factory does not make it."""
+    if dex is None or (dex.kind == "v3") != created.v3:
+        return None
+    if created.v3:
         return PoolMeta(
-            abi.checksum(pool), dex.name, "v3", token0, token1, fee=fee, tick_spacing=spacing
+            created.pool,
+            dex.name,
+            "v3",
+            created.token0,
+            created.token1,
+            fee=created.fee,
+            tick_spacing=created.tick_spacing,
         )
-    return None
+    return PoolMeta(
+        created.pool, dex.name, "v2", created.token0, created.token1, fee_bps=dex.fee_bps
+    )
 
 
 class FactoryDiscovery:
@@ -51,12 +58,19 @@ class FactoryDiscovery:
         self.log_range = log_range
         self.dexes = {d.factory: d for d in chain.dexes}
 
+    def followed(self, factory: str, created: abi.Created) -> PoolMeta | None:
+        """The pool a creation log of `factory` announces, when it is one to follow."""
+        meta = pool_meta(self.dexes.get(factory), created)
+        if meta is None or not self.chain.token_allowed(meta.token0, meta.token1):
+            return None
+        return meta
+
     def filter_params(self, from_block: int, to_block: int) -> dict[str, Any]:
         return {
             "fromBlock": hex(from_block),
             "toBlock": hex(to_block),
             "address": list(self.dexes),
-            "topics": [["0x" + abi.PAIR_CREATED.hex(), "0x" + abi.POOL_CREATED.hex()]],
+            "topics": [["0x" + t.hex() for t in abi.FACTORY_TOPICS]],
         }
 
     async def discover(self, to_block: int, start_block: int | None = None) -> list[PoolMeta]:
@@ -79,7 +93,7 @@ class FactoryDiscovery:
         for log in (log for chunk in chunks for log in chunk):
             try:
                 meta = parse_creation(log, self.dexes)
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError) as exc:  # MalformedLogError too
                 _log.warning("ingest.discovery.log_malformed", error=str(exc))
                 continue
             if meta is not None and self.chain.token_allowed(meta.token0, meta.token1):

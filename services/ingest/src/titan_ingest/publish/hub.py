@@ -1,8 +1,9 @@
-"""Fan-out of pool updates to WebSocket clients, each behind a bounded queue.
+"""Fan-out of pool updates and block markers to WebSocket clients, each behind a bounded queue.
 
-An update is serialized once (orjson) and queued for every client whose filter matches. A
-client whose queue is full is too slow: it is dropped with close code 1013 and a reason that
-says so, and nobody else waits for it.
+An update is serialized once (orjson) and queued for every client whose filter matches; a
+block marker (`BlockComplete`) goes to every client, after the updates of its block. A client
+whose queue is full is too slow: it is dropped with close code 1013 and a reason that says
+so, and nobody else waits for it.
 """
 
 from __future__ import annotations
@@ -58,14 +59,27 @@ def update_message(entry: PoolEntry, chain_id: int, removed: bool) -> dict[str, 
     }
 
 
+def block_message(
+    chain_id: int, number: int, block_hash: str | None, received_at: float | None
+) -> dict[str, Any]:
+    """A `BlockComplete` in JSON mode."""
+    return {
+        "type": "block",
+        "chain_id": chain_id,
+        "block_number": number,
+        "block_hash": block_hash,
+        "received_at": received_at,
+    }
+
+
 class Hub:
     def __init__(self, chain_id: int, queue_size: int = 2048) -> None:
         self.chain_id = chain_id
         self.queue_size = queue_size
         self.subscribers: set[Subscriber] = set()
         self.published = 0
+        self.blocks_published = 0
         self.dropped_clients = 0
-        self.last_publish_at: float | None = None
 
     def publish(self, entry: PoolEntry, removed: bool) -> None:
         self.published += 1
@@ -75,6 +89,16 @@ class Hub:
         for subscriber in list(self.subscribers):
             if subscriber.filter.matches(entry.meta):
                 self._offer(subscriber, payload)
+
+    def publish_block(self, number: int, block_hash: str | None, received_at: float | None) -> None:
+        """Every update of the blocks up to `number` is queued: say so to every client."""
+        self.blocks_published += 1
+        if not self.subscribers:
+            return
+        payload = orjson.dumps(block_message(self.chain_id, number, block_hash, received_at))
+        text = payload.decode()
+        for subscriber in list(self.subscribers):
+            self._offer(subscriber, text)
 
     def _offer(self, subscriber: Subscriber, payload: str) -> None:
         try:
@@ -89,8 +113,14 @@ class Hub:
             subscriber.wake.set()
             self.dropped_clients += 1
 
-    def subscribe(self, pool_filter: PoolFilter, snapshot: Iterable[PoolEntry]) -> Subscriber:
-        """A new client: the current state of its pools first, then every update after it.
+    def subscribe(
+        self,
+        pool_filter: PoolFilter,
+        snapshot: Iterable[PoolEntry],
+        complete: tuple[int, str | None] | None = None,
+    ) -> Subscriber:
+        """A new client: the current state of its pools first, then the marker of the last
+        complete block (`complete`: its number and hash), then every update after it.
 
         No await between reading the snapshot and registering: no update falls in between.
         """
@@ -100,6 +130,9 @@ class Hub:
             for entry in snapshot
             if pool_filter.matches(entry.meta)
         ]
+        if complete is not None:
+            marker = block_message(self.chain_id, complete[0], complete[1], None)
+            backlog.append(orjson.dumps(marker).decode())
         subscriber = Subscriber(pool_filter, asyncio.Queue(self.queue_size), backlog)
         self.subscribers.add(subscriber)
         return subscriber

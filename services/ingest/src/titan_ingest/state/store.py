@@ -30,8 +30,8 @@ class PoolStore:
         self.blocks: dict[int, BlockRecord] = {}
         self.head: int = -1  # the highest block applied (or known from a head), -1 before any
         self.base: int = -1  # the snapshot's block: history does not reach below it
-        # Every log up to this block is applied (set by snapshot and catch-up; a live stream
-        # moves it two heads behind, when the node has surely sent the block's logs).
+        # Every log up to this block is applied: set by the snapshot, each catch-up, and each
+        # head of the live stream once its block's logs are read by hash.
         self.complete: int = -1
 
     # -- setup
@@ -44,11 +44,12 @@ class PoolStore:
         self.base = block_number
         self.complete = block_number
 
-    def add_pool(self, entry: PoolEntry) -> None:
-        """A pool found after the snapshot (read at the store's head); undone with its block."""
+    def add_pool(self, entry: PoolEntry, block_hash: str) -> None:
+        """A pool created after the snapshot, read at the end of its entry's block; a
+        rollback of that block removes it again."""
         address = entry.meta.address
-        record = self.blocks.get(self.head)
-        if record is not None and address not in record.journal:
+        record = self._record(entry.block_number, block_hash)
+        if address not in record.journal:
             record.journal[address] = self.pools.get(address)
         self.pools[address] = entry
 
@@ -110,12 +111,7 @@ class PoolStore:
         entry = self.pools.get(address)
         if entry is None or (block_number, log_index) <= entry.version:
             return None
-        record = self.blocks.get(block_number)
-        if record is None:
-            record = self.blocks[block_number] = BlockRecord(block_number, block_hash)
-            if block_number > self.head:
-                self.head = block_number
-                self._prune()
+        record = self._record(block_number, block_hash)
         if address not in record.journal:
             record.journal[address] = entry.copy()
         if not entry.apply(event):
@@ -125,6 +121,15 @@ class PoolStore:
         entry.block_hash = block_hash
         entry.received_at = received_at
         return entry
+
+    def _record(self, block_number: int, block_hash: str) -> BlockRecord:
+        record = self.blocks.get(block_number)
+        if record is None:
+            record = self.blocks[block_number] = BlockRecord(block_number, block_hash)
+            if block_number > self.head:
+                self.head = block_number
+                self._prune()
+        return record
 
     # -- reorgs
 

@@ -1,18 +1,21 @@
 """Catch up over HTTP: from the last complete block to the node's head, reorg-safe.
 
-One code path serves the first snapshot, every (re)connection of the WebSocket, every poll of
-the HTTP fallback and every reorg: read the head; if our recent blocks left the canonical
-chain, roll back to the common ancestor (or take a new snapshot when it is deeper than the
-history kept); then read the missing blocks' logs (by block hash for short ranges, by range
-with a hash check for long ones) and apply them in (block, log index) order. Logs already
-applied are dropped by the pools' versions, so nothing is applied twice.
+One code path serves the first snapshot, every head of the live stream, every (re)connection
+of the WebSocket, every poll of the HTTP fallback and every reorg: if our recent blocks left
+the canonical chain, roll back to the common ancestor (or take a new snapshot when it is
+deeper than the history kept); then read the missing blocks' logs (by block hash for short
+ranges, by range with a hash check for long ones) and apply them in (block, log index) order.
+Logs already applied are dropped by the pools' versions, so nothing is applied twice. Once a
+block's logs are all applied its marker is published: clients may price that block.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -21,24 +24,43 @@ from titan_ingest.chain import abi
 from titan_ingest.chain.abi import MalformedLogError
 from titan_ingest.chain.config import PoolMeta
 from titan_ingest.chain.rpc import Header, RpcClient
+from titan_ingest.discovery.factories import FactoryDiscovery
 from titan_ingest.snapshot.helper import HelperSnapshotReader, helper_supported
 from titan_ingest.snapshot.reader import SnapshotReader
 from titan_ingest.state.pools import PoolEntry
 from titan_ingest.state.store import PoolStore
+from titan_ingest.sync.adopt import Adopter, Sink
 from titan_ingest.sync.messages import LogMsg, parse_log
 from titan_ingest.sync.reorg import find_ancestor
 from titan_ingest.sync.stats import SyncStats
 
 _log = structlog.get_logger("titan_ingest.backfill")
 
-Publish = Callable[[PoolEntry, bool], None]  # (pool, removed)
-
 _BY_HASH_MAX = 16  # ranges up to this many blocks are read block by block, by hash
 _ATTEMPTS = 5
+# Log filters name the addresses up to this many; beyond, nodes may refuse the filter, so it
+# names the topics only and the logs of other contracts are dropped here.
+ADDRESS_FILTER_MAX = 1000
 
 
 class ChainMovedError(Exception):
     """The chain changed while we read it; read again."""
+
+
+@dataclass
+class BlockRead:
+    """The logs of blocks `start`..`header` being read for a head (a task)."""
+
+    start: int
+    header: Header
+    received_at: float
+    task: asyncio.Future[tuple[dict[int, Header], list[LogMsg]]]
+
+    def discard(self) -> None:
+        """Not needed after all: stop it, and take its error, if any, so none is reported."""
+        self.task.cancel()
+        if self.task.done() and not self.task.cancelled():
+            self.task.exception()
 
 
 class Backfiller:
@@ -48,7 +70,8 @@ class Backfiller:
         store: PoolStore,
         stats: SyncStats,
         pools: Callable[[], Sequence[PoolMeta]],
-        publish: Publish,
+        sink: Sink,
+        discovery: FactoryDiscovery | None = None,
         log_range: int = 2000,
         progress: bool = False,
         snapshot_method: str = "helper",
@@ -57,17 +80,31 @@ class Backfiller:
         self.store = store
         self.stats = stats
         self.pools = pools
-        self.publish = publish
+        self.sink = sink
         self.log_range = log_range
         self.progress = progress
         self.snapshot_method = snapshot_method
         self._helper_ok: bool | None = None
+        # New pools from the factories' creation logs, when followed.
+        self.adopter = Adopter(store, stats, discovery, sink, self._read_new) if discovery else None
 
     def log_filter(self) -> dict[str, Any]:
-        return {
-            "address": [m.address for m in self.pools()],
-            "topics": [["0x" + t.hex() for t in abi.POOL_TOPICS]],
-        }
+        """The logs ingest reads: the pools' events, and the factories' creations if followed."""
+        addresses = [m.address for m in self.pools()]
+        topics = [*abi.POOL_TOPICS]
+        if self.adopter is not None:
+            addresses += list(self.adopter.discovery.dexes)
+            topics += abi.FACTORY_TOPICS
+        query: dict[str, Any] = {"topics": [["0x" + t.hex() for t in topics]]}
+        if len(addresses) <= ADDRESS_FILTER_MAX:
+            query["address"] = addresses
+        return query
+
+    def wanted(self, log: LogMsg) -> bool:
+        """Whether a log is of a pool followed or a factory watched (filters may be wider)."""
+        return log.address in self.store.pools or (
+            self.adopter is not None and self.adopter.is_factory(log.address)
+        )
 
     async def catch_up(self, received_at: float | None = None) -> None:
         """Bring the store to the node's head; retried while the chain moves under us."""
@@ -75,66 +112,120 @@ class Backfiller:
             latest = await self.rpc.header("latest")
             self.stats.node_seen(latest.number, received_at or time.time())
             try:
-                await self._catch_up_to(latest)
+                await self._catch_up_to(latest, received_at)
                 self.stats.catch_ups += 1
                 return
             except ChainMovedError as exc:
                 _log.info("ingest.backfill.retried", reason=str(exc))
         raise ChainMovedError("the chain kept moving while it was read")
 
-    async def snapshot(self, latest: Header) -> None:
+    def read_block(self, header: Header, received_at: float) -> BlockRead:
+        """A new head of the live stream: start reading the logs of its block (and of any
+        block before it not complete yet) by block hash, while the stream goes on."""
+        start = self.store.complete + 1
+        task = asyncio.ensure_future(self._read(start, header, received_at))
+        return BlockRead(start, header, received_at, task)
+
+    async def complete(self, read: BlockRead) -> None:
+        """Apply what `read` found that the stream has not delivered, then publish the
+        markers of its blocks. Read again if the store moved meanwhile (a catch-up)."""
+        header = read.header
+        if self.store.complete >= header.number:
+            read.discard()
+            return
+        try:
+            if read.start != self.store.complete + 1:
+                read.discard()
+                read = self.read_block(header, read.received_at)
+            headers, logs = await read.task
+            await self._apply(read.start, header.number, headers, logs, read.received_at)
+        except ChainMovedError as exc:
+            _log.info("ingest.backfill.head_moved", block_number=header.number, reason=str(exc))
+            await self.catch_up(read.received_at)
+
+    async def adopt(self, log: LogMsg) -> None:
+        """A creation log from the stream: follow its pool from the end of its block."""
+        if self.adopter is not None:
+            metas = self.adopter.new_pools([log])
+            await self.adopter.adopt(metas, log.block_number, log.block_hash, log.received_at)
+
+    def _reader(self, progress: bool) -> SnapshotReader | HelperSnapshotReader:
+        if self.snapshot_method == "helper" and self._helper_ok:
+            return HelperSnapshotReader(self.rpc, progress)
+        return SnapshotReader(self.rpc, progress)
+
+    async def _read_new(
+        self, metas: Sequence[PoolMeta], number: int, block_hash: str
+    ) -> list[PoolEntry]:
+        return await self._reader(False).read(metas, number, block_hash)
+
+    async def snapshot(self, latest: Header, received_at: float | None = None) -> None:
         started = time.perf_counter()
-        reader: SnapshotReader | HelperSnapshotReader = SnapshotReader(self.rpc, self.progress)
-        if self.snapshot_method == "helper":
-            if self._helper_ok is None:
-                self._helper_ok = await helper_supported(self.rpc)
-                if not self._helper_ok:
-                    _log.warning("ingest.snapshot.helper_unsupported", fallback="batch")
-            if self._helper_ok:
-                reader = HelperSnapshotReader(self.rpc, self.progress)
-        entries = await reader.read(self.pools(), latest.number, latest.hash)
+        if self.snapshot_method == "helper" and self._helper_ok is None:
+            self._helper_ok = await helper_supported(self.rpc)
+            if not self._helper_ok:
+                _log.warning("ingest.snapshot.helper_unsupported", fallback="batch")
+        entries = await self._reader(self.progress).read(self.pools(), latest.number, latest.hash)
         self.store.reset(entries, latest.number, latest.hash)
         self.stats.snapshots += 1
         self.stats.snapshot_seconds = time.perf_counter() - started
         for entry in entries:
-            self.publish(entry, False)
+            self.sink.publish(entry, False)
+        self.sink.publish_block(latest.number, latest.hash, received_at)
 
-    async def _catch_up_to(self, latest: Header) -> None:
+    async def _catch_up_to(self, latest: Header, received_at: float | None) -> None:
         store = self.store
         if not store.ready:
-            await self.snapshot(latest)
+            await self.snapshot(latest, received_at)
             return
         ancestor = await find_ancestor(self.rpc, store, latest)
         if ancestor is None:
             _log.warning("ingest.reorg.too_deep", head=store.head, node_head=latest.number)
             self.stats.reorgs += 1
-            await self.snapshot(latest)
+            await self.snapshot(latest, received_at)
             return
         if ancestor < store.head:
             self.rollback(ancestor, store.head - ancestor)
+            if store.complete >= latest.number:  # a shorter chain: nothing to re-apply
+                self.sink.publish_block(latest.number, latest.hash, received_at)
         if store.complete < latest.number:
-            await self._apply_range(store.complete + 1, latest)
+            start = store.complete + 1
+            await self._apply_range(start, latest, received_at)
+            self.stats.backfilled_blocks += latest.number - start + 1
 
     def rollback(self, ancestor: int, depth: int) -> None:
         self.stats.reorgs += 1
         self.stats.reorg_max_depth = max(self.stats.reorg_max_depth, depth)
         _log.info("ingest.reorg.rolled_back", to_block=ancestor, depth=depth)
         for entry in self.store.rollback_to(ancestor):
-            self.publish(entry, True)
+            self.sink.publish(entry, True)
 
-    async def _apply_range(self, start: int, latest: Header) -> None:
+    async def _apply_range(self, start: int, latest: Header, received_at: float | None) -> None:
+        headers, logs = await self._read(start, latest, received_at)
+        await self._apply(start, latest.number, headers, logs, received_at)
+
+    async def _read(
+        self, start: int, latest: Header, received_at: float | None
+    ) -> tuple[dict[int, Header], list[LogMsg]]:
+        """The headers (the last `depth` blocks) and wanted logs of blocks start..latest,
+        checked to be one branch that extends ours."""
         end = latest.number
-        numbers = range(max(start, end - self.store.depth + 1), end + 1)
-        headers = await self.rpc.headers(list(numbers)) if numbers else []
+        numbers = list(range(max(start, end - self.store.depth + 1), end + 1))
+        if numbers == [end]:
+            headers = [latest]  # a head of the stream: no need to read it again
+        else:
+            headers = await self.rpc.headers(numbers) if numbers else []
         self._check_headers(start, headers, latest)
         by_number = {h.number: h for h in headers}
-        logs = await self._logs(start, end, headers)
+        logs = await self._logs(start, end, headers, received_at)
+        self._check_branch(logs, by_number)
+        return by_number, logs
+
+    def _check_branch(self, logs: list[LogMsg], headers: dict[int, Header]) -> None:
         for log in logs:
-            header = by_number.get(log.block_number)
+            header = headers.get(log.block_number)
             if header is not None and header.hash != log.block_hash:
                 raise ChainMovedError(f"log of block {log.block_number} from another branch")
-        self._apply(start, end, by_number, logs)
-        self.stats.backfilled_blocks += end - start + 1
 
     def _check_headers(self, start: int, headers: list[Header], latest: Header) -> None:
         if not headers:
@@ -149,8 +240,16 @@ class Backfiller:
             if header.parent_hash != previous.hash:
                 raise ChainMovedError(f"block {header.number} does not extend {previous.number}")
 
-    async def _logs(self, start: int, end: int, headers: list[Header]) -> list[LogMsg]:
-        base = self.log_filter()
+    async def _logs(
+        self,
+        start: int,
+        end: int,
+        headers: list[Header],
+        received_at: float | None,
+        query: dict[str, Any] | None = None,
+    ) -> list[LogMsg]:
+        """The wanted logs of blocks start..end, in order (`query`: another filter)."""
+        base = query or self.log_filter()
         if end - start + 1 <= _BY_HASH_MAX and len(headers) == end - start + 1:
             filters = [{**base, "blockHash": h.hash} for h in headers]
             results = await self.rpc.batch([("eth_getLogs", [f]) for f in filters])
@@ -166,18 +265,29 @@ class Backfiller:
                 raw.extend(
                     await self.rpc.get_logs({**base, "fromBlock": hex(lo), "toBlock": hex(hi)})
                 )
-        now = time.time()
+        # Logs read now stand for their block's arrival, when known, for the latency figures.
+        at = received_at if received_at is not None else time.time()
         out: list[LogMsg] = []
         for item in raw:
             try:
-                out.append(parse_log(item, now))
+                log = parse_log(item, at)
             except MalformedLogError as exc:
                 self.stats.malformed_messages += 1
                 _log.warning("ingest.backfill.log_malformed", error=str(exc))
+                continue
+            if query is not None or self.wanted(log):
+                out.append(log)
         out.sort(key=lambda m: (m.block_number, m.log_index))
         return out
 
-    def _apply(self, start: int, end: int, headers: dict[int, Header], logs: list[LogMsg]) -> None:
+    async def _apply(
+        self,
+        start: int,
+        end: int,
+        headers: dict[int, Header],
+        logs: list[LogMsg],
+        received_at: float | None,
+    ) -> None:
         store = self.store
         touched: dict[str, PoolEntry] = {}
         position = 0
@@ -185,19 +295,52 @@ class Backfiller:
             header = headers.get(number)
             if header is not None:
                 store.note_block(number, header.hash, header.parent_hash)
+            first = position
             while position < len(logs) and logs[position].block_number <= number:
                 log = logs[position]
                 position += 1
-                if log.event is None or log.removed:
+                if log.event is None or log.removed or isinstance(log.event, abi.Created):
                     continue
                 entry = store.apply_log(
                     log.address, log.event, number, log.block_hash, log.log_index, log.received_at
                 )
-                if entry is None:
-                    self.stats.events_stale += 1
-                else:
+                if entry is not None:  # else the stream had delivered it already
                     self.stats.applied(1, log.received_at)
                     touched[log.address] = entry
+            if self.adopter is not None and position > first:
+                logs = await self._adopt_in_range(logs[first:position], number, end, headers, logs)
             store.complete = max(store.complete, number)
         for entry in touched.values():
-            self.publish(entry, False)
+            self.sink.publish(entry, False)
+        # Every update of these blocks is out: their markers, oldest first.
+        for number in range(start, end + 1):
+            header = headers.get(number)
+            if header is not None:
+                self.sink.publish_block(number, header.hash, received_at)
+
+    async def _adopt_in_range(
+        self,
+        block_logs: list[LogMsg],
+        number: int,
+        end: int,
+        headers: dict[int, Header],
+        logs: list[LogMsg],
+    ) -> list[LogMsg]:
+        """Follow the pools block `number` creates; the range's logs with theirs above it
+        (they were not in the filter the range was read with)."""
+        assert self.adopter is not None
+        metas = self.adopter.new_pools(block_logs)
+        if not metas:
+            return logs
+        block_hash = block_logs[0].block_hash
+        entries = await self.adopter.adopt(metas, number, block_hash, block_logs[0].received_at)
+        if not entries or number >= end:
+            return logs
+        above = [headers[n] for n in range(number + 1, end + 1) if n in headers]
+        query = {
+            "address": [e.meta.address for e in entries],
+            "topics": [["0x" + t.hex() for t in abi.POOL_TOPICS]],
+        }
+        more = await self._logs(number + 1, end, above, block_logs[0].received_at, query)
+        self._check_branch(more, headers)
+        return sorted([*logs, *more], key=lambda m: (m.block_number, m.log_index))

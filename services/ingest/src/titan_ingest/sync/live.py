@@ -1,10 +1,12 @@
 """The WebSocket source: `eth_subscribe` to newHeads and the pools' logs with web3.py.
 
 Each connection starts with a catch-up request, queued before any of its messages, so the
-backfill closes the gap since the last complete block before the stream goes on. A lost
-connection is retried with exponential backoff and full jitter, rotating through the
-endpoints; while it is down, the source asks for a catch-up every polling interval (the HTTP
-fallback). A message from the node that cannot be read is logged and counted, never fatal.
+backfill closes the gap since the last complete block before the stream goes on. When the
+followed pools change (a factory created one), the logs subscription is replaced by one with
+the new filter; what falls in between is read by each head's completion. A lost connection
+is retried with exponential backoff and full jitter, rotating through the endpoints; while
+it is down, the source asks for a catch-up every polling interval (the HTTP fallback). A
+message from the node that cannot be read is logged and counted, never fatal.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
 from web3 import AsyncWeb3
 from web3.exceptions import PersistentConnectionClosedOK
 from web3.providers.persistent import WebSocketProvider
+from web3.types import LogsSubscriptionArg
 from websockets.exceptions import ConnectionClosedOK
 
-from titan_ingest.chain import abi
 from titan_ingest.chain.abi import MalformedLogError
 from titan_ingest.sync.messages import CatchUpMsg, Message, parse_head, parse_log
 from titan_ingest.sync.stats import SyncStats
@@ -30,6 +32,7 @@ from titan_ingest.sync.stats import SyncStats
 _log = structlog.get_logger("titan_ingest.live")
 
 Notify = Callable[[Any, Any, float], None]  # (subscription id, result, arrival time)
+_EARLY_MAX = 10_000  # notifications kept while their subscription's id is not known yet
 
 
 class _Provider(WebSocketProvider):
@@ -88,7 +91,7 @@ class WebSocketSource:
     def __init__(
         self,
         urls: Sequence[str],
-        addresses: Callable[[], list[str]],
+        log_filter: Callable[[], dict[str, Any]],
         stats: SyncStats,
         poll_interval: float = 1.0,
         min_delay: float = 0.1,
@@ -99,7 +102,7 @@ class WebSocketSource:
         if not urls:
             raise ValueError("at least one WebSocket URL is needed")
         self.urls = list(urls)
-        self.addresses = addresses
+        self.log_filter = log_filter
         self.stats = stats
         self.poll_interval = poll_interval
         self.min_delay = min_delay
@@ -107,6 +110,12 @@ class WebSocketSource:
         self.stall_timeout = stall_timeout
         self.request_timeout = request_timeout
         self.connections = 0
+        self.resubscribes = 0
+        self._refresh = asyncio.Event()
+
+    def refresh(self) -> None:
+        """The log filter changed: replace the logs subscription (on the next turn)."""
+        self._refresh.set()
 
     async def run(self, queue: asyncio.Queue[Message]) -> None:
         self.stats.mode = "websocket"
@@ -142,15 +151,18 @@ class WebSocketSource:
             await asyncio.sleep(min(left, self.poll_interval))
 
     async def _stream(self, url: str, queue: asyncio.Queue[Message]) -> None:
-        # Notifications can arrive before both subscriptions are set up: they wait in
-        # `early` and follow the catch-up request, so that it is handled first.
+        # Notifications can arrive before their subscription's id is known (the answer to
+        # eth_subscribe is read first, but handled later): they wait in `early` and are
+        # replayed once it is; at the start, after the catch-up request, so that it is
+        # handled first.
         ids: dict[Any, str] = {}
         early: list[tuple[Any, Any, float]] = []
 
         def notify(subscription: Any, result: Any, received_at: float) -> None:
             kind = ids.get(subscription)
             if kind is None:
-                early.append((subscription, result, received_at))
+                if len(early) < _EARLY_MAX:
+                    early.append((subscription, result, received_at))
                 return
             try:
                 if kind == "logs":
@@ -160,6 +172,12 @@ class WebSocketSource:
             except MalformedLogError as exc:
                 self._malformed(str(exc))
 
+        def replay() -> None:
+            waiting = [item for item in early if item[0] in ids]
+            early.clear()
+            for subscription, result, received_at in waiting:
+                notify(subscription, result, received_at)
+
         provider = _Provider(
             url,
             notify,
@@ -168,14 +186,9 @@ class WebSocketSource:
             request_timeout=self.request_timeout,
         )
         async with AsyncWeb3(provider) as w3:
+            self._refresh.clear()  # this connection subscribes with the filter as it is now
             heads = await w3.eth.subscribe("newHeads")
-            logs = await w3.eth.subscribe(
-                "logs",
-                {
-                    "address": self.addresses(),
-                    "topics": [["0x" + t.hex() for t in abi.POOL_TOPICS]],
-                },
-            )
+            logs = await self._subscribe_logs(w3)
             self.connections += 1
             if self.connections > 1:
                 self.stats.reconnects += 1
@@ -185,21 +198,46 @@ class WebSocketSource:
             # No await from here to the flush: nothing can slip in between.
             queue.put_nowait(CatchUpMsg("connected", time.time()))
             ids.update({heads: "heads", logs: "logs"})
-            for subscription, result, received_at in early:
-                if subscription in ids:
-                    notify(subscription, result, received_at)
-            early.clear()
-            await self._watch(w3, provider)
+            replay()
+            while await self._watch(w3, provider):
+                logs = await self._resubscribe(w3, ids, logs)
+                replay()
 
-    async def _watch(self, w3: AsyncWeb3[Any], provider: _Provider) -> None:
-        """Until the connection ends: probe the node when the stream is quiet for long."""
+    async def _subscribe_logs(self, w3: AsyncWeb3[Any]) -> Any:
+        return await w3.eth.subscribe("logs", cast(LogsSubscriptionArg, self.log_filter()))
+
+    async def _resubscribe(self, w3: AsyncWeb3[Any], ids: dict[Any, str], old: Any) -> Any:
+        """A logs subscription with the current filter in place of `old`. Both run for a
+        moment: a log of both is dropped by the pool's version."""
+        self._refresh.clear()
+        new = await self._subscribe_logs(w3)
+        ids[new] = "logs"
+        ids.pop(old, None)  # from now on its notifications are the new one's duplicates
+        await w3.eth.unsubscribe(old)
+        self.resubscribes += 1
+        _log.info("ingest.ws.resubscribed", subscription=str(new))
+        return new
+
+    async def _watch(self, w3: AsyncWeb3[Any], provider: _Provider) -> bool:
+        """Until the connection ends (False) or the log filter changes (True): probe the node
+        when the stream is quiet for long."""
         listener = provider._message_listener_task
         assert listener is not None
         while True:
-            done, _ = await asyncio.wait({listener}, timeout=self.stall_timeout / 3)
-            if done:
+            refresh = asyncio.ensure_future(self._refresh.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {listener, refresh},
+                    timeout=self.stall_timeout / 3,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                refresh.cancel()
+            if listener in done:
                 listener.result()  # raises what ended it
-                return  # closed cleanly
+                return False  # closed cleanly
+            if refresh in done:
+                return True
             if time.monotonic() - provider.last_message_at > self.stall_timeout:
                 await self._probe(w3)
                 provider.last_message_at = time.monotonic()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from titan_ingest.chain import abi
-from titan_ingest.chain.abi import MalformedLogError, PoolEvent
+from titan_ingest.chain.abi import Created, MalformedLogError, PoolEvent
 from titan_ingest.chain.rpc import Header
 
 
@@ -23,7 +23,7 @@ class LogMsg:
     block_hash: str
     log_index: int
     removed: bool
-    event: PoolEvent | None
+    event: PoolEvent | Created | None  # Created: a factory announces a pool
     received_at: float
 
 
@@ -45,7 +45,10 @@ def parse_log(log: Any, received_at: float) -> LogMsg:
         raise MalformedLogError("a log must be an object")
     try:
         topics = [abi.to_bytes(t) for t in log["topics"]]
-        event = abi.decode_pool_event(topics, abi.to_bytes(log["data"]))
+        data = abi.to_bytes(log["data"])
+        event: PoolEvent | Created | None = abi.decode_pool_event(topics, data)
+        if event is None:
+            event = abi.decode_created(topics, data)
         return LogMsg(
             address=abi.checksum(log["address"]),
             block_number=abi.to_int(log["blockNumber"]),

@@ -72,22 +72,29 @@ class IngestPipeline:
         self.metas: list[PoolMeta] = []
         self.listeners: list[Listener] = []
         self.queue: asyncio.Queue[Message] = asyncio.Queue()
+        discovery = (
+            FactoryDiscovery(self.rpc, chain, settings.ingest_log_range)
+            if settings.ingest_follow_new_pools and chain.dexes
+            else None
+        )
         self.backfill = Backfiller(
             self.rpc,
             self.store,
             self.stats,
             lambda: self.metas,
-            self.publish,
+            self,
+            discovery,
             settings.ingest_log_range,
             settings.ingest_progress,
             settings.ingest_snapshot_method,
         )
         self.sequencer = Sequencer(self.store, self.backfill, self.stats, self.publish)
+        self.source: WebSocketSource | PollingSource | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.started_at: float | None = None
 
-    # -- the stages' output
+    # -- the stages' output (the backfill's `Sink`)
 
     def publish(self, entry: PoolEntry, removed: bool) -> None:
         self.hub.publish(entry, removed)
@@ -95,6 +102,16 @@ class IngestPipeline:
             listener(entry, removed)
         if entry.received_at is not None and entry.log_index >= 0 and not removed:
             self.stats.publish_latencies.append(time.time() - entry.received_at)
+
+    def publish_block(self, number: int, block_hash: str | None, received_at: float | None) -> None:
+        self.hub.publish_block(number, block_hash, received_at)
+
+    def follow(self, metas: list[PoolMeta]) -> None:
+        """New pools to follow: in the log filters from now on (the WebSocket resubscribes)."""
+        known = {m.address for m in self.metas}
+        self.metas.extend(m for m in metas if m.address not in known)
+        if self.source is not None:
+            self.source.refresh()
 
     # -- life cycle
 
@@ -124,7 +141,7 @@ class IngestPipeline:
         if settings.use_websockets:
             source = WebSocketSource(
                 self.ws_urls,
-                lambda: [m.address for m in self.metas],
+                self.backfill.log_filter,
                 self.stats,
                 poll_interval=settings.real_data_polling_interval,
                 min_delay=settings.ingest_reconnect_min_delay,
@@ -134,6 +151,7 @@ class IngestPipeline:
             )
         else:
             source = PollingSource(settings.real_data_polling_interval, self.stats)
+        self.source = source
         async with asyncio.TaskGroup() as group:
             group.create_task(source.run(self.queue), name="ingest-source")
             group.create_task(self.sequencer.run(self.queue), name="ingest-sequencer")
@@ -204,6 +222,7 @@ class IngestPipeline:
             "connected": s.source_connected,
             "endpoint": s.endpoint,
             "pools": len(self.store.pools),
+            "pools_created": s.pools_created,
             "block_number": self.store.head,
             "complete_block": self.store.complete,
             "node_head": s.node_head,
@@ -211,6 +230,7 @@ class IngestPipeline:
             "lag_ms": round(self.lag_ms(), 3),
             "events_applied": s.events_applied,
             "events_stale": s.events_stale,
+            "events_late": s.events_late,
             "events_per_second": round(s.events_per_second(), 3),
             "malformed_messages": s.malformed_messages,
             "reconnects": s.reconnects,
@@ -224,6 +244,7 @@ class IngestPipeline:
             "ws_clients": len(self.hub.subscribers),
             "ws_clients_dropped": self.hub.dropped_clients,
             "updates_published": self.hub.published,
+            "blocks_published": self.hub.blocks_published,
             "publish_latency_ms": s.publish_latency_ms(),
             "last_error": s.last_error,
         }

@@ -18,6 +18,9 @@ class PollingSource:
         self.interval = interval
         self.stats = stats
 
+    def refresh(self) -> None:
+        """The log filter changed: every poll reads it afresh, nothing to do."""
+
     async def run(self, queue: asyncio.Queue[Message]) -> None:
         self.stats.mode = "polling"
         self.stats.source_connected = True

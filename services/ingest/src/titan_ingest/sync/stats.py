@@ -14,6 +14,9 @@ class SyncStats:
     endpoint: str | None = None
     events_applied: int = 0
     events_stale: int = 0
+    # Logs the stream delivered after their block's head had completed it by hash.
+    events_late: int = 0
+    pools_created: int = 0  # adopted from the factories' creation logs after the start
     malformed_messages: int = 0
     reconnects: int = 0
     reorgs: int = 0
