@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from titan_common.models import PoolUpdate
+from titan_common.models import BlockComplete, PoolUpdate
 from titan_scanner.cycles import CycleIndex, Screener
 from titan_scanner.graph import PoolInfo
 from titan_scanner.testing import FakeEngine, FakeMl, PoolFactory, wait_for
@@ -118,7 +118,6 @@ async def bench_pipeline(blocks: int, pools: int) -> dict[str, Any]:
             base_tokens=[weth],
             scanner_native_token=weth,
             use_real_data=False,
-            scanner_coalesce_ms=1.0,
         )
         transports: dict[str, httpx.AsyncBaseTransport] = {
             "engine": engine.transport(),
@@ -132,6 +131,7 @@ async def bench_pipeline(blocks: int, pools: int) -> dict[str, Any]:
                 scanner.on_update(
                     PoolUpdate(chain_id=31337, pool=state, block_number=1, log_index=i)
                 )
+            scanner.on_block(BlockComplete(chain_id=31337, block_number=1))
             await wait_for(lambda: scanner._jobs.empty(), within=60)
             await asyncio.sleep(0.2)
             before = scanner.stats.published
@@ -152,6 +152,7 @@ async def bench_pipeline(blocks: int, pools: int) -> dict[str, Any]:
                             received_at=now,
                         )
                     )
+                scanner.on_block(BlockComplete(chain_id=31337, block_number=block, received_at=now))
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.3)
             latency = scanner.stats.latency()

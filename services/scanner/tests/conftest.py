@@ -51,7 +51,8 @@ async def service(
         base_tokens=[weth],
         scanner_native_token=weth,
         use_real_data=False,
-        scanner_coalesce_ms=2.0,
+        # Far above any test's wait: blocks close on their marker (or a newer block) only.
+        scanner_block_timeout=30.0,
         scanner_probe_interval=0.05,
     )
     app = create_app(

@@ -161,7 +161,7 @@ def build_runtime(
         max_hops=settings.scanner_max_hops,
         shard=settings.shard,
         min_log_edge=settings.scanner_screen_min_log_edge,
-        coalesce_s=settings.scanner_coalesce_ms / 1000,
+        block_timeout=settings.scanner_block_timeout,
         batch_max=settings.scanner_engine_batch_max,
         max_evaluations_per_block=settings.scanner_max_evaluations_per_block,
         verify=settings.scanner_verify,
@@ -185,6 +185,7 @@ def build_runtime(
         settings.scanner_reconnect_min,
         settings.scanner_reconnect_max,
         headers,
+        on_block=scanner.on_block,
     )
     _log.info(
         "scanner.runtime.built",

@@ -39,8 +39,9 @@ class ScannerSettings(TitanSettings):
     scanner_max_hops: Literal[2, 3] = 3
     # Minimum of log(product of marginal rates after fees) for a cycle to go to the engine.
     scanner_screen_min_log_edge: float = 0.0
-    # Updates of one block are gathered until this long without a new one (or a newer block).
-    scanner_coalesce_ms: float = Field(4.0, ge=0.0)
+    # A block's updates are priced on ingest's marker of the block (or a newer block's update);
+    # an ingest that sends no markers has its block priced after this many seconds.
+    scanner_block_timeout: float = Field(1.0, gt=0.0)
     scanner_engine_batch_max: int = Field(1000, ge=1)
     # At most this many cycles per block go to the engine, the largest marginal edges first;
     # bounds the latency of a block that moves many pools at once.

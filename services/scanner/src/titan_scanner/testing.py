@@ -16,7 +16,7 @@ import httpx
 import orjson
 from eth_utils.address import to_checksum_address
 
-from titan_common.models import PoolStateV2, PoolStateV3, PoolUpdate
+from titan_common.models import BlockComplete, PoolStateV2, PoolStateV3, PoolUpdate
 
 
 def address(n: int) -> str:
@@ -221,4 +221,10 @@ class Service:
                 log_index=log_index,
                 received_at=received_at,
             )
+        )
+
+    def block(self, block: int, received_at: float | None = None) -> None:
+        """Ingest's marker: every update of `block` has been sent."""
+        self.runtime.scanner.on_block(
+            BlockComplete(chain_id=31337, block_number=block, received_at=received_at)
         )

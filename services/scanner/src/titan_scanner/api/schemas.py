@@ -44,6 +44,8 @@ class Stats(BaseModel):
     cycles_indexed: int
     updates_processed: int
     blocks_processed: int
+    # Block batches closed by ingest's marker, a newer block's update, or the fallback timeout.
+    blocks_closed: dict[str, int]
     evaluations: int
     evaluations_per_second: float
     engine_errors: int

@@ -1,7 +1,8 @@
 """Per-block coalescing: the pools changed in a block are gathered and evaluated once.
 
-A block's batch closes when an update of a newer block arrives or when no update came for
-`quiet` seconds. Each cycle is evaluated at most once per block: cycles touched again by a
+A block's batch closes on ingest's marker of that block (every update of it has arrived),
+when an update of a newer block arrives, or, for an ingest that sends no markers, after a
+fallback timeout. Each cycle is evaluated at most once per block: cycles touched again by a
 late update of a block already evaluated wait for the next block's batch.
 """
 
@@ -19,8 +20,13 @@ from titan_scanner.cycles.screen import IdArray
 class PendingBlock:
     block_number: int
     pools: set[str] = field(default_factory=set)
-    received_at: float | None = None  # earliest arrival at ingest of this block's updates
+    received_at: float | None = None  # earliest arrival at ingest of this block (head or log)
     updates: int = 0
+
+    def arrived(self, received_at: float | None) -> None:
+        """Note an arrival time at ingest of this block's head or one of its logs."""
+        if received_at is not None and (self.received_at is None or received_at < self.received_at):
+            self.received_at = received_at
 
 
 class BlockCoalescer:
@@ -31,18 +37,17 @@ class BlockCoalescer:
         self._last_block = np.zeros(0, dtype=np.int64)  # per cycle id: last block evaluated
         self._deferred: set[str] = set()
 
-    def add(self, pool: str, block_number: int, received_at: float | None) -> None:
-        """Note a changed pool in the pending batch (opened if needed)."""
+    def add(self, pool: str, block_number: int, received_at: float | None) -> bool:
+        """Note a changed pool in the pending batch; True when this opened the batch."""
+        opened = self.pending is None
         if self.pending is None:
             self.pending = PendingBlock(block_number)
         pending = self.pending
         pending.block_number = max(pending.block_number, block_number)
         pending.pools.add(pool)
         pending.updates += 1
-        if received_at is not None and (
-            pending.received_at is None or received_at < pending.received_at
-        ):
-            pending.received_at = received_at
+        pending.arrived(received_at)
+        return opened
 
     def take(self) -> PendingBlock | None:
         """Close the pending batch (if any), with the pools deferred from earlier blocks."""

@@ -18,6 +18,7 @@ class ScannerMetrics:
     opportunities: Counter
     verifications: Counter
     engine_errors: Counter
+    blocks_closed: Counter
     cycles: Gauge
     pools: Gauge
 
@@ -49,6 +50,13 @@ class ScannerMetrics:
             ),
             engine_errors=Counter(
                 "scanner_engine_errors", "Engine batches that failed", registry=registry
+            ),
+            blocks_closed=Counter(
+                "scanner_blocks_closed",
+                "Block batches closed, by what closed them: ingest's marker, a newer block's "
+                "update, or the fallback timeout (an ingest without markers)",
+                ["by"],
+                registry=registry,
             ),
             cycles=Gauge("scanner_cycles_indexed", "Cycles in this shard", registry=registry),
             pools=Gauge("scanner_pools", "Pools known", registry=registry),

@@ -5,7 +5,9 @@
 
 Updates are applied synchronously as they arrive; a block's batch is captured (cycles and
 their states) at the moment it closes, so later blocks cannot leak into it, and evaluated
-on a worker task while the next block streams in.
+on a worker task while the next block streams in. A batch closes on ingest's marker of its
+block (`BlockComplete`: every log of the block is in), when a newer block's update arrives,
+or after `block_timeout` seconds for an ingest that never sends the marker.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import structlog
 
 from titan_common.clients import ClientError, EngineClient, MlClient
-from titan_common.models import Opportunity, PoolUpdate, Verification
+from titan_common.models import BlockComplete, Opportunity, PoolUpdate, Verification
 from titan_scanner.cycles import Cycle, CycleIndex, Screener
 from titan_scanner.graph import PoolInfo
 from titan_scanner.history import OpportunityRepository
@@ -55,7 +57,7 @@ class ScannerConfig:
     max_hops: int = 3
     shard: tuple[int, int] = (0, 1)
     min_log_edge: float = 0.0
-    coalesce_s: float = 0.004
+    block_timeout: float = 1.0  # closes a batch whose block marker never comes
     batch_max: int = 1000
     max_evaluations_per_block: int = 256
     verify: str = "all"  # "all", "sample", "off"
@@ -141,7 +143,7 @@ class Scanner:
         if update.chain_id != self.config.chain_id:
             return
         if self.coalescer.pending is not None and update.block_number > self.store.head_block:
-            self._close_pending()  # a newer block begins: the pending one is complete
+            self._close_pending("newer_block")  # the pending one is complete
         pool = update.pool
         if not self.store.apply(update):
             return
@@ -154,8 +156,8 @@ class Scanner:
         self.screener.update_pool(pool)
         # The batch is labelled with the head block: every state in it is that block's end
         # state (a snapshot's pools carry the block of their last event, often older).
-        self.coalescer.add(pool.address, self.store.head_block, update.received_at)
-        self._arm_timer()
+        if self.coalescer.add(pool.address, self.store.head_block, update.received_at):
+            self._arm_timer()
         if self.store.head_block > self._prefetched:
             self._prefetched = self.store.head_block
             self._gas_tasks[self._prefetched] = asyncio.ensure_future(
@@ -164,24 +166,46 @@ class Scanner:
             for old in [b for b in self._gas_tasks if b < self._prefetched - 8]:
                 self._gas_tasks.pop(old)
 
+    def on_block(self, marker: BlockComplete) -> None:
+        """Ingest's marker: every update of the blocks up to it has arrived; price them."""
+        if marker.chain_id != self.config.chain_id:
+            return
+        pending = self.coalescer.pending
+        if pending is not None and marker.block_number >= pending.block_number:
+            pending.arrived(marker.received_at)  # the head may have come before any log
+            self._close_pending("marker")
+
     def _arm_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(self.config.coalesce_s, self._close_pending)
+        self._timer = loop.call_later(self.config.block_timeout, self._close_pending, "timeout")
 
-    def _close_pending(self) -> None:
+    def _close_pending(self, reason: str) -> None:
+        """Close the pending batch: `reason` is "marker", "newer_block" or "timeout"."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         pending = self.coalescer.take()
         if pending is not None:
+            self.stats.blocks_closed[reason] = self.stats.blocks_closed.get(reason, 0) + 1
+            self.metrics.blocks_closed.labels(reason).inc()
+            if reason == "timeout":
+                _log.warning(
+                    "scanner.block.timed_out",
+                    block_number=pending.block_number,
+                    waited_s=self.config.block_timeout,
+                )
             self._capture(pending)
 
     def rescan_all(self) -> None:
-        """Queue every cycle at the head block (after the engine comes back, for example)."""
-        pending = PendingBlock(self.store.head_block, set(self.index.pools()), None)
-        self._capture(pending)
+        """Queue every cycle at the head block (after the engine comes back, for example).
+        A block still open gets every pool in its batch, priced once it is complete."""
+        pools = set(self.index.pools())
+        if self.coalescer.pending is not None:
+            self.coalescer.pending.pools |= pools
+            return
+        self._capture(PendingBlock(self.store.head_block, pools, None))
 
     def _capture(self, pending: PendingBlock) -> None:
         started = time.perf_counter()

@@ -1,6 +1,7 @@
 """The source stage: ingest's `WS /ws/pools`, kept connected.
 
-Ingest sends a snapshot of every pool, then every update. On a lost connection the source
+Ingest sends a snapshot of every pool, then every update; a block marker (`BlockComplete`)
+follows the snapshot and each block's updates. On a lost connection the source
 reconnects with jittered exponential backoff and the new snapshot resynchronises the state
 (the state stage drops what it already has). A refusal that retrying cannot fix (a 4xx
 other than 429, such as a wrong API key) is fatal and stops the source, loudly.
@@ -19,22 +20,25 @@ import websockets
 from pydantic import ValidationError
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from titan_common.models import PoolUpdate
+from titan_common.models import BlockComplete, PoolUpdate
 
 _log = structlog.get_logger("scanner.source")
 
 
-def parse_message(raw: str | bytes) -> Iterator[PoolUpdate]:
-    """Pool updates in one message: one update, a list, or a snapshot envelope."""
+def parse_message(raw: str | bytes) -> Iterator[PoolUpdate | BlockComplete]:
+    """Pool updates and block markers in one message: one of them, a list, or an envelope."""
     body: Any = orjson.loads(raw)
     yield from _updates(body)
 
 
-def _updates(body: Any) -> Iterator[PoolUpdate]:
+def _updates(body: Any) -> Iterator[PoolUpdate | BlockComplete]:
     if isinstance(body, list):
         for item in body:
             yield from _updates(item)
     elif isinstance(body, dict):
+        if body.get("type") == "block":
+            yield BlockComplete.model_validate(body)
+            return
         if "pool" in body and "block_number" in body:
             yield PoolUpdate.model_validate(body)
             return
@@ -52,7 +56,8 @@ def is_fatal(exc: BaseException) -> bool:
 
 
 class IngestSource:
-    """Feeds every pool update to `on_update`, reconnecting until stopped."""
+    """Feeds every pool update to `on_update` and every block marker to `on_block`,
+    reconnecting until stopped."""
 
     def __init__(
         self,
@@ -62,9 +67,11 @@ class IngestSource:
         max_backoff: float = 5.0,
         headers: dict[str, str] | None = None,
         on_connect: Callable[[], None] | None = None,
+        on_block: Callable[[BlockComplete], None] | None = None,
     ) -> None:
         self.url = url
         self.on_update = on_update
+        self.on_block = on_block
         self.on_connect = on_connect
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
@@ -118,5 +125,8 @@ class IngestSource:
             self.malformed += 1
             _log.warning("scanner.ingest.message_rejected", reason=str(exc)[:200])
             return
-        for update in updates:
-            self.on_update(update)
+        for message in updates:
+            if isinstance(message, PoolUpdate):
+                self.on_update(message)
+            elif self.on_block is not None:
+                self.on_block(message)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from titan_common.models import PoolUpdate
+from titan_common.models import BlockComplete, PoolUpdate
 from titan_scanner.app import create_app
 from titan_scanner.settings import ScannerSettings
 from titan_scanner.testing import wait_for
@@ -75,6 +75,7 @@ async def test_dashboard_renders_in_chromium(
                 scanner.on_update(
                     PoolUpdate(chain_id=31337, pool=state, block_number=block, log_index=i)
                 )
+            scanner.on_block(BlockComplete(chain_id=31337, block_number=block))
             await wait_for(lambda b=block: scanner.stats.published >= b - 4)
         url = f"http://127.0.0.1:{port}/"
         code, dom = await _browser("--dump-dom", url)

@@ -19,9 +19,11 @@ async def _publish_two_blocks(svc: Any) -> list[Any]:
     dear = svc.pools.v2(svc.weth, svc.usdc, 100 * 10**18, 220_000 * 10**6, dex="sushiswap")
     svc.update(cheap, 10)
     svc.update(dear, 10, 1)
+    svc.block(10)
     scanner = svc.runtime.scanner
     await wait_for(lambda: scanner.stats.published >= 1)
     svc.update(dear.model_copy(update={"reserve1": 230_000 * 10**6}), 11)
+    svc.block(11)
     await wait_for(lambda: scanner.stats.published >= 2)
     await wait_for(lambda: scanner.repository is not None)
     return list(scanner.publisher.recent)
@@ -129,7 +131,7 @@ async def test_websocket_stream(
     import uvicorn
     import websockets
 
-    from titan_common.models import PoolUpdate
+    from titan_common.models import BlockComplete, PoolUpdate
     from titan_scanner.app import create_app
     from titan_scanner.settings import ScannerSettings
 
@@ -160,6 +162,7 @@ async def test_websocket_stream(
                 app.state.runtime.scanner.on_update(
                     PoolUpdate(chain_id=31337, pool=state, block_number=5, log_index=i)
                 )
+            app.state.runtime.scanner.on_block(BlockComplete(chain_id=31337, block_number=5))
             message = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert message["type"] == "opportunity"
             assert message["data"]["block_number"] == 5

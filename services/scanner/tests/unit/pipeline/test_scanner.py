@@ -19,6 +19,7 @@ async def test_divergence_is_published_with_exact_amounts(service: Any) -> None:
     arrived = time.time()
     service.update(cheap, 10, received_at=arrived)
     service.update(dear, 10, 1, received_at=arrived)
+    service.block(10)
     scanner = service.runtime.scanner
     await wait_for(lambda: scanner.stats.published >= 1)
     opp = scanner.publisher.recent[-1]
@@ -51,15 +52,18 @@ async def test_one_evaluation_per_cycle_per_block(service: Any, fake_engine: Any
     for i in range(5):  # many logs of one block: one batch
         service.update(cheap.model_copy(update={"reserve1": cheap.reserve1 + i}), 20, i)
     service.update(dear, 20, 9)
+    service.block(20)
     scanner = service.runtime.scanner
     await wait_for(lambda: scanner.stats.published >= 1)
     # A late log of the same block: the cycles already evaluated wait for the next block.
     service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 5}), 20, 10)
+    service.block(20)
     await wait_for(lambda: scanner.coalescer.pending is None)
     keys = [k for batch in fake_engine.batches for k in batch]
     assert len(keys) == len(set(keys))
     assert scanner.evaluations_by_block[20] == len(keys)
     service.update(cheap.model_copy(update={"reserve1": cheap.reserve1 + 99}), 21)
+    service.block(21)
     await wait_for(lambda: 21 in scanner.evaluations_by_block)
     assert scanner.evaluations_by_block[21] >= 1
 
@@ -69,6 +73,7 @@ async def test_nothing_below_min_profit_or_gas(service: Any, fake_ml: Any) -> No
     cheap, dear = _diverged(service)
     service.update(cheap, 30)
     service.update(dear, 30, 1)
+    service.block(30)
     scanner = service.runtime.scanner
     await wait_for(lambda: scanner.stats.rejected_unprofitable >= 1)
     assert scanner.stats.published == 0
@@ -79,6 +84,7 @@ async def test_equal_prices_never_reach_the_engine(service: Any, fake_engine: An
     b = service.pools.v2(service.weth, service.usdc, 10**20, 2 * 10**11, dex="quickswap")
     service.update(a, 40)
     service.update(b, 40, 1)
+    service.block(40)
     scanner = service.runtime.scanner
     await wait_for(lambda: scanner.coalescer.pending is None and scanner.stats.blocks >= 1)
     assert fake_engine.batches == []
@@ -90,6 +96,7 @@ async def test_engine_down_then_back(service: Any, fake_engine: Any) -> None:
     cheap, dear = _diverged(service)
     service.update(cheap, 50)
     service.update(dear, 50, 1)
+    service.block(50)
     await wait_for(lambda: scanner.stats.engine_errors >= 1)
     ready = await service.client.get("/ready")
     assert ready.status_code == 503
@@ -106,10 +113,12 @@ async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml:
     cheap, dear = _diverged(service)
     service.update(cheap, 60)
     service.update(dear, 60, 1)
+    service.block(60)
     await wait_for(lambda: scanner.stats.published >= 1)
     fake_ml.down = True
     await wait_for(lambda: not scanner.health.is_up("ml"))
     service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10**9}), 61)
+    service.block(61)
     await wait_for(lambda: scanner.stats.published >= 2)
     opp = scanner.publisher.recent[-1]
     assert opp.action.source == "default" and opp.action.execute
