@@ -61,7 +61,9 @@ pub fn parse<T: DecimalInt>(s: &str) -> Result<T, String> {
         Some(_) => return Err("must not be negative".into()),
         None => (false, s),
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // at most 78 digits (U256::MAX has 78), like titan_common.models: zero padding is no
+    // way around the limit
+    if digits.is_empty() || digits.len() > 78 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("expected a decimal integer string, got {s:?}"));
     }
     T::parse_digits(negative, digits).ok_or_else(|| format!("{s} is out of range"))
@@ -100,6 +102,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The canonical decimal of a digit string (sign kept, leading zeros gone), if it is one.
+    fn num_digits_value(s: &str) -> Option<String> {
+        let (sign, digits) = s.strip_prefix('-').map_or(("", s), |d| ("-", d));
+        if !is_decimal(digits, false) {
+            return None;
+        }
+        let trimmed = digits.trim_start_matches('0');
+        Some(if trimmed.is_empty() { "0".into() } else { format!("{sign}{trimmed}") })
+    }
+
+    /// A canonical non-negative decimal at most U256::MAX, compared as text.
+    fn fits_u256(canonical: &str) -> bool {
+        let max = U256::MAX.to_string();
+        canonical.len() < max.len() || (canonical.len() == max.len() && *canonical <= *max)
+    }
+
     #[test]
     fn accepts_and_rejects() {
         assert_eq!(parse::<U256>("0"), Ok(U256::ZERO));
@@ -115,10 +133,48 @@ mod tests {
         assert_eq!(parse::<i128>(&i128::MIN.to_string()), Ok(i128::MIN));
         assert!(parse::<i128>("-").is_err());
         assert!(serde_json::from_str::<Dec<U256>>("12").is_err());
+        assert!(serde_json::from_str::<Dec<U256>>("1.0").is_err()); // no float, ever
+        assert_eq!(parse::<U256>(&"0".repeat(78)), Ok(U256::ZERO));
+        assert!(parse::<U256>(&format!("{}1", "0".repeat(78))).is_err());
         assert_eq!(serde_json::to_string(&Dec(U256::from(12))).unwrap(), "\"12\"");
     }
 
+    /// The law, stated apart from the code: 1 to 78 ASCII digits, a `-` first only when signed.
+    fn is_decimal(s: &str, signed: bool) -> bool {
+        let digits = if signed { s.strip_prefix('-').unwrap_or(s) } else { s };
+        (1..=78).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    }
+
     proptest! {
+        #[test]
+        fn accepts_exactly_digit_strings_in_range(
+            s in prop_oneof![
+                any::<String>(),
+                "[-+ ]?[0-9]{0,80}[ ._eEx]?[0-9]{0,3}",
+                "[0-9\u{661}\u{ff11}_ +-]{0,90}",
+            ]
+        ) {
+            let wide = num_digits_value(&s);
+            match parse::<U256>(&s) {
+                Ok(v) => {
+                    prop_assert!(is_decimal(&s, false), "{s:?} accepted");
+                    prop_assert_eq!(Some(v.to_string()), wide.clone());
+                }
+                Err(_) => prop_assert!(
+                    !is_decimal(&s, false) || !fits_u256(wide.as_deref().unwrap_or("")),
+                    "{s:?} refused"
+                ),
+            }
+            let fits_i128 = wide.as_deref().is_some_and(|w| w.parse::<i128>().is_ok());
+            match parse::<i128>(&s) {
+                Ok(v) => {
+                    prop_assert!(is_decimal(&s, true), "{s:?} accepted");
+                    prop_assert_eq!(Some(v.to_string()), wide);
+                }
+                Err(_) => prop_assert!(!is_decimal(&s, true) || !fits_i128, "{s:?} refused"),
+            }
+        }
+
         #[test]
         fn round_trip(limbs in any::<[u64; 4]>(), v in any::<i128>()) {
             let x = U256::from_limbs(limbs);

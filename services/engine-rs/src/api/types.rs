@@ -19,8 +19,8 @@ impl Serialize for WireAddress {
 impl<'de> Deserialize<'de> for WireAddress {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
-        match hex {
+        // `0x` and 40 hex digits in any case, as titan_common.models and the OpenAPI pattern say
+        match s.strip_prefix("0x") {
             Some(h) if h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
                 h.parse::<Address>().map(WireAddress).map_err(serde::de::Error::custom)
             }
@@ -290,6 +290,33 @@ pub struct ErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Exactly `0x` + 40 hex digits (any case) is an address, written EIP-55; the output
+        /// reads back to itself.
+        #[test]
+        fn address_law(
+            s in prop_oneof![
+                any::<String>(),
+                "0[xX][0-9a-fA-FgG ]{38,42}",
+                any::<[u8; 20]>().prop_map(|b| format!("0x{}", alloy_primitives::hex::encode(b))),
+                any::<[u8; 20]>().prop_map(|b| format!("0x{}", alloy_primitives::hex::encode_upper(b))),
+            ]
+        ) {
+            let body = s.strip_prefix("0x").unwrap_or("");
+            let valid = body.len() == 40 && body.bytes().all(|b| b.is_ascii_hexdigit());
+            let parsed = serde_json::from_value::<WireAddress>(serde_json::Value::String(s.clone()));
+            prop_assert_eq!(parsed.is_ok(), valid, "{:?}", s);
+            if let Ok(a) = parsed {
+                let out = serde_json::to_value(a).unwrap();
+                let text = out.as_str().unwrap().to_string();
+                prop_assert_eq!(text.to_lowercase(), s.to_lowercase());
+                prop_assert_eq!(serde_json::from_value::<WireAddress>(out).unwrap(), a);
+                prop_assert_eq!(text, a.0.to_checksum(None));
+            }
+        }
+    }
 
     #[test]
     fn address_any_case_in_checksum_out() {
@@ -300,6 +327,10 @@ mod tests {
             "\"0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f\""
         );
         assert!(serde_json::from_str::<WireAddress>("\"0x5c69\"").is_err());
+        assert!(serde_json::from_str::<WireAddress>(
+            "\"0X5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f\""
+        )
+        .is_err());
         assert!(serde_json::from_str::<WireAddress>(
             "\"5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f\""
         )
