@@ -38,7 +38,8 @@ class FakeBackfill:
     def read_block(self, header: Header, received_at: float) -> BlockRead:
         read: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         read.set_result(({header.number: header}, []))
-        return BlockRead(self.store.complete + 1, header, received_at, read)
+        start = self.store.complete + 1
+        return BlockRead(start, self.store.block_hash(start - 1), header, received_at, read)
 
     async def complete(self, read: BlockRead) -> None:
         self.completed.append(read.header.number)

@@ -52,6 +52,7 @@ class BlockRead:
     """The logs of blocks `start`..`header` being read for a head (a task)."""
 
     start: int
+    parent: str | None  # our block start - 1 when the read began: it extends that one
     header: Header
     received_at: float
     task: asyncio.Future[tuple[dict[int, Header], list[LogMsg]]]
@@ -124,17 +125,18 @@ class Backfiller:
         block before it not complete yet) by block hash, while the stream goes on."""
         start = self.store.complete + 1
         task = asyncio.ensure_future(self._read(start, header, received_at))
-        return BlockRead(start, header, received_at, task)
+        return BlockRead(start, self.store.block_hash(start - 1), header, received_at, task)
 
     async def complete(self, read: BlockRead) -> None:
         """Apply what `read` found that the stream has not delivered, then publish the
         markers of its blocks. Read again if the store moved meanwhile (a catch-up)."""
         header = read.header
-        if self.store.complete >= header.number:
-            read.discard()
+        store = self.store
+        if store.complete >= header.number or store.block_hash(header.number) != header.hash:
+            read.discard()  # done already, or a reorg since took the head off our chain
             return
         try:
-            if read.start != self.store.complete + 1:
+            if read.start != store.complete + 1 or store.block_hash(read.start - 1) != read.parent:
                 read.discard()
                 read = self.read_block(header, read.received_at)
             headers, logs = await read.task
