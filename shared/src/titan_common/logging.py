@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
 
+from titan_common.redaction import Redactor
 
-def configure(level: str = "INFO", fmt: str = "console") -> None:
-    """Route structlog and the standard library's logging to stderr in one format."""
-    renderer: Any = (
+
+def configure(level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = ()) -> None:
+    """Route structlog and the standard library's logging to stderr in one format; every line
+    is masked of `secrets` (`TitanSettings.secrets()`) and of URL credentials on its way out."""
+    inner: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    redact = Redactor(secrets)
+
+    def renderer(logger: Any, name: str, event: Any) -> str:
+        # masked once rendered: values, nested structures and tracebacks alike
+        return redact(inner(logger, name, event))
+
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from titan_common.limits import Limits
+from titan_common.redaction import url_secrets
 
 # The seed's config.json keys under advanced_features.real_data_pipeline, and our field names.
 _SEED_PIPELINE_KEYS = {
@@ -100,6 +101,17 @@ class TitanSettings(BaseSettings):
     ingest_url: str = "http://127.0.0.1:8001"
     scanner_url: str = "http://127.0.0.1:8002"
     ml_url: str = "http://127.0.0.1:8003"
+
+    def secrets(self) -> list[str]:
+        """What the logs must never show: the API key, every URL's credentials, and the path and
+        query of node URLs (fields named `*rpc*`/`*ws*`), where providers put their keys."""
+        found = [self.api_key.get_secret_value()] if self.api_key else []
+        for name, value in self:
+            urls = value if isinstance(value, list) else [value]
+            for url in urls:
+                if isinstance(url, str) and "://" in url:
+                    found += url_secrets(url, with_path="rpc" in name or "ws" in name)
+        return found
 
     def limits(self, max_in_flight: int) -> Limits:
         """The admission limits, with the service's own in-flight bound."""

@@ -19,7 +19,7 @@ def main() -> int:
     except ValidationError as exc:
         print(f"titan-ingest: invalid settings:\n{exc}", file=sys.stderr)
         return 2
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, settings.secrets())
     # Per-request and per-subscription chatter (a line per RPC call; the whole address list on
     # each subscribe) is noise at INFO: keep their warnings only.
     for noisy in ("httpx", "web3", "websockets"):

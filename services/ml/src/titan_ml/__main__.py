@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"titan-ml: invalid settings:\n{exc}", file=sys.stderr)
         return 2
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, settings.secrets())
     command = args.command or "serve"
     if command == "train":
         return _train(settings, args)

@@ -11,7 +11,7 @@ from titan_scanner.settings import ScannerSettings
 
 def main() -> None:
     settings = ScannerSettings()
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, settings.secrets())
     uvicorn.run(
         create_app(settings),
         host=settings.scanner_bind_addr,

@@ -11,6 +11,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from titan_common.clients import EngineClient, MlClient
+from titan_common.redaction import redact_url
 from titan_scanner.chain import ChainReader
 from titan_scanner.history import OpportunityRepository
 from titan_scanner.manifest import contract, load_manifest, resolve_token
@@ -71,13 +72,13 @@ class Runtime:
     async def probe_once(self) -> None:
         engine_was_down = not self.health["engine"].up
         engine_up = await self.engine.health()
-        self.health["engine"].mark(engine_up, f"no answer at {self.settings.engine_url}")
+        self.health["engine"].mark(engine_up, f"no answer at {redact_url(self.settings.engine_url)}")
         if engine_up and engine_was_down and len(self.scanner.index):
             _log.info("scanner.engine.recovered", rescan=len(self.scanner.index))
             self.scanner.rescan_all()
         if self.ml is not None:
             ml_up = await self.ml.health()
-            if self.health["ml"].mark(ml_up, f"no answer at {self.settings.ml_url}"):
+            if self.health["ml"].mark(ml_up, f"no answer at {redact_url(self.settings.ml_url)}"):
                 _log.info("scanner.ml.changed", up=ml_up)
         source = self.source
         self.health["ingest"].mark(

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from titan_common.redaction import redact_url
 from titan_ml.forecast.history import FeeHistory
 
 REWARD_PERCENTILES = (50.0, 90.0)
@@ -38,9 +39,9 @@ async def fee_history(
         response = await client.post(url, json=body)
         payload: dict[str, Any] = response.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise RpcError(f"eth_feeHistory at {url}: {type(exc).__name__}") from exc
+        raise RpcError(f"eth_feeHistory at {redact_url(url)}: {type(exc).__name__}") from exc
     if "error" in payload or "result" not in payload:
-        raise RpcError(f"eth_feeHistory at {url}: {payload.get('error')}")
+        raise RpcError(f"eth_feeHistory at {redact_url(url)}: {payload.get('error')}")
     return parse_fee_history(payload["result"])
 
 
