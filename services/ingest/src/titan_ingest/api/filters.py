@@ -9,6 +9,9 @@ from titan_common.models import Dex, parse_address
 from titan_ingest.publish.hub import PoolFilter
 
 DEXES = frozenset(get_args(Dex))
+# Values in one filter (pools, tokens and dexes together): bounds what a client makes every
+# update be matched against.
+MAX_FILTER_VALUES = 1000
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -32,6 +35,13 @@ def _addresses(name: str, values: list[str] | None) -> frozenset[str]:
 def parse_filter(
     pool: list[str] | None, token: list[str] | None, dex: list[str] | None
 ) -> PoolFilter:
+    given = sum(len(_split(values)) for values in (pool, token, dex))
+    if given > MAX_FILTER_VALUES:
+        raise InvalidInputError(
+            f"a filter takes at most {MAX_FILTER_VALUES} values, got {given}",
+            {"limit": MAX_FILTER_VALUES, "got": given},
+            code="filter_too_large",
+        )
     dexes = frozenset(_split(dex))
     unknown = sorted(dexes - DEXES)
     if unknown:
