@@ -32,6 +32,7 @@ def main() -> int:
     private = Path("/tmp/titan-devnet/manifest.json")
     public.unlink(missing_ok=True)
     argv = ["titan-devnet", "up", "--port", port, "--manifest", str(private)]
+    argv += ["--host", env.get("DEVNET_BIND_ADDR", "0.0.0.0")]
     argv += ["--scenario", env.get("DEVNET_SCENARIO", "default")]
     argv += [
         "--seed",

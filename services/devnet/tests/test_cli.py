@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from titan_devnet.anvil import free_port, port_is_free
@@ -49,16 +50,18 @@ def test_taken_port_is_rejected_and_nothing_is_left_running() -> None:
 def test_up_prints_ready_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     manifest = tmp_path / "manifest.json"
+    errors = (tmp_path / "stderr.txt").open("w")
     proc = subprocess.Popen(
         [*CLI, "--port", str(port), "--block-time", "1", "--manifest", str(manifest)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         text=True,
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
-        assert line == f"ready http://127.0.0.1:{port} {manifest}"
+        why = (tmp_path / "stderr.txt").read_text()[-2000:]
+        assert line == f"ready http://127.0.0.1:{port} {manifest}", why
         data = json.loads(manifest.read_text())
         assert data["rpc_url"] == f"http://127.0.0.1:{port}"
         assert data["chain_id"] == 31337 and len(data["pools"]) > 30
@@ -67,4 +70,58 @@ def test_up_prints_ready_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert proc.wait(timeout=20) == 0
         assert proc.stdout is not None
         proc.stdout.close()
+        errors.close()
     assert port_is_free(port)
+
+
+def _answers(url: str) -> bool:
+    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return bool(json.loads(response.read())["result"] == hex(31337))
+    except OSError:
+        return False
+
+
+def test_host_0_0_0_0_serves_every_interface_and_names_loopback(tmp_path: Path) -> None:
+    # A container's devnet listens on every interface. 127.0.0.2 is this host too, but only a
+    # wildcard bind answers there: the default 127.0.0.1 bind does not.
+    port = free_port()
+    manifest = tmp_path / "manifest.json"
+    proc = subprocess.Popen(
+        [*CLI, "--port", str(port), "--host", "0.0.0.0", "--no-flow", "--manifest", str(manifest)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == f"ready http://127.0.0.1:{port} {manifest}"
+        assert json.loads(manifest.read_text())["rpc_url"] == f"http://127.0.0.1:{port}"
+        assert _answers(f"http://127.0.0.2:{port}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def test_default_host_is_loopback_only(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CLI, "--port", str(port), "--no-flow", "--manifest", str(tmp_path / "m.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("ready ")
+        assert _answers(f"http://127.0.0.1:{port}")
+        assert not _answers(f"http://127.0.0.2:{port}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert proc.stdout is not None
+        proc.stdout.close()

@@ -20,12 +20,12 @@ class PortInUseError(RuntimeError):
     """The port asked for is taken."""
 
 
-def port_is_free(port: int) -> bool:
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # As servers bind: a port whose old connections linger in TIME_WAIT is free.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
@@ -39,28 +39,37 @@ def free_port() -> int:
 
 
 class Anvil:
-    """One anvil process on 127.0.0.1, HTTP and WebSocket JSON-RPC on one port."""
+    """One anvil process, HTTP and WebSocket JSON-RPC on one port.
 
-    def __init__(self, port: int, load_state: Path | None = None) -> None:
+    It listens on 127.0.0.1 unless told otherwise: a container serves the chain on 0.0.0.0 so
+    that the other containers reach it. Its own URLs name the address this host reaches it by.
+    """
+
+    def __init__(self, port: int, load_state: Path | None = None, host: str = "127.0.0.1") -> None:
         self.port = port
         self.load_state = load_state
+        self.host = host
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def _reach(self) -> str:
+        return "127.0.0.1" if self.host == "0.0.0.0" else self.host
+
+    @property
     def rpc_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self._reach}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://{self._reach}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> None:
         require_installed()
-        if not port_is_free(self.port):
+        if not port_is_free(self.port, self.host):
             raise PortInUseError(f"port {self.port} is already in use")
         argv = [
             str(ANVIL),
-            "--host", "127.0.0.1",
+            "--host", self.host,
             "--port", str(self.port),
             "--chain-id", str(CHAIN_ID),
             "--gas-limit", str(DEPLOY_GAS_LIMIT),

@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the devnet")
     up.add_argument("--port", type=int, default=8545)
+    up.add_argument(
+        "--host", default="127.0.0.1", help="address anvil listens on (0.0.0.0 in a container)"
+    )
     up.add_argument("--scenario", default="default", help="a name in scenarios/ or a file path")
     up.add_argument("--seed", type=int, default=1)
     up.add_argument("--block-time", type=float, default=1.0, help="seconds; 0 for automine")
@@ -48,7 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     flow_thread = None
     try:
         running = devnet.start(
-            args.port, args.scenario, args.seed, args.manifest, args.block_time, show_progress=True
+            args.port,
+            args.scenario,
+            args.seed,
+            args.manifest,
+            args.block_time,
+            show_progress=True,
+            host=args.host,
         )
         if not args.no_flow:
             flow = MarketFlow(running.w3, running.manifest, seed=args.seed)

@@ -58,15 +58,16 @@ def start(
     block_time: float = 0.0,
     show_progress: bool = False,
     gas_limit: int = FLOW_GAS_LIMIT,
+    host: str = "127.0.0.1",
 ) -> RunningDevnet:
-    """Start anvil on `port` with the scenario deployed; `block_time` 0 means automine."""
+    """Start anvil on `host`:`port` with the scenario deployed; `block_time` 0 means automine."""
     started = time.perf_counter()
     spec = scenario.load(scenario_name)  # fails before anything starts
     key = cache_key(scenario_name, seed)
     state_file = CACHE_DIR / f"{spec.name}-{key}.state.json"
     cached_manifest = CACHE_DIR / f"{spec.name}-{key}.manifest.json"
     from_snapshot = state_file.is_file() and cached_manifest.is_file()
-    anvil = Anvil(port, load_state=state_file if from_snapshot else None)
+    anvil = Anvil(port, load_state=state_file if from_snapshot else None, host=host)
     anvil.start()
     try:
         w3 = Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 60}))
