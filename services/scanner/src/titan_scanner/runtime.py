@@ -124,7 +124,13 @@ def build_runtime(
         manifest, "executor", "arb_executor", "TitanArbExecutor", "titan_arb_executor"
     )
     verifier_account = settings.scanner_verifier_address or contract(manifest, "verifier")
-    rpc_url = manifest.get("rpc_url") or settings.chain_rpc_url
+    # CHAIN_RPC_URL, when set, wins over the manifest's URL: the manifest names the chain as its
+    # writer saw it, which another host or container may not reach.
+    rpc_url = (
+        settings.chain_rpc_url
+        if "chain_rpc_url" in settings.model_fields_set
+        else manifest.get("rpc_url") or settings.chain_rpc_url
+    )
 
     health = DependencyHealth()
     for name, required in (("engine", True), ("ingest", True), ("database", True)):
