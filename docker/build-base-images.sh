@@ -50,14 +50,11 @@ build_debian() {
   local root
   root=$(minbase)
   log "import $DEBIAN_IMAGE"
-  # Trust what the host trusts (a TLS-inspecting proxy's CA, if any), so that cargo, uv and npm
-  # inside the builds reach their registries the way the host does. Local stand-ins only.
-  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
-  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  # Debian's own CA bundle only, as in the real image. A host behind a TLS-inspecting proxy lends
+  # its CA to a build as a BuildKit secret (tests/compose/compose.build-host.yml), never to a layer.
   tar -C "$root" --exclude=./.complete --exclude=./var/cache/apt/archives/*.deb \
     --exclude='./var/lib/apt/lists/*' -c . |
-    docker import --change 'CMD ["bash"]' \
-      --change 'ENV LANG=C.UTF-8 SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' - "$DEBIAN_IMAGE" >/dev/null
+    docker import --change 'CMD ["bash"]' --change 'ENV LANG=C.UTF-8' - "$DEBIAN_IMAGE" >/dev/null
 }
 
 # A stand-in built FROM the Debian stand-in; $2 is the Dockerfile body after FROM, $3 the context.
