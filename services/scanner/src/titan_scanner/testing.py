@@ -211,7 +211,12 @@ class Service:
     dai: str
 
     def update(
-        self, state: Any, block: int, log_index: int = 0, received_at: float | None = None
+        self,
+        state: Any,
+        block: int,
+        log_index: int = 0,
+        received_at: float | None = None,
+        removed: bool = False,
     ) -> None:
         self.runtime.scanner.on_update(
             PoolUpdate(
@@ -220,11 +225,16 @@ class Service:
                 block_number=block,
                 log_index=log_index,
                 received_at=received_at,
+                removed=removed,
             )
         )
 
-    def block(self, block: int, received_at: float | None = None) -> None:
+    def block(
+        self, block: int, received_at: float | None = None, block_hash: str | None = None
+    ) -> None:
         """Ingest's marker: every update of `block` has been sent."""
         self.runtime.scanner.on_block(
-            BlockComplete(chain_id=31337, block_number=block, received_at=received_at)
+            BlockComplete(
+                chain_id=31337, block_number=block, block_hash=block_hash, received_at=received_at
+            )
         )

@@ -49,6 +49,12 @@ class BlockCoalescer:
         pending.arrived(received_at)
         return opened
 
+    def rewind(self, block_number: int) -> None:
+        """A rollback: the open batch's states are now those of `block_number`, older than
+        the block it was opened for."""
+        if self.pending is not None:
+            self.pending.block_number = min(self.pending.block_number, block_number)
+
     def take(self) -> PendingBlock | None:
         """Close the pending batch (if any), with the pools deferred from earlier blocks."""
         pending, self.pending = self.pending, None

@@ -8,6 +8,11 @@ their states) at the moment it closes, so later blocks cannot leak into it, and 
 on a worker task while the next block streams in. A batch closes on ingest's marker of its
 block (`BlockComplete`: every log of the block is in), when a newer block's update arrives,
 or after `block_timeout` seconds for an ingest that never sends the marker.
+
+Reorgs: a rollback from ingest (`removed` updates) takes the open batch back to the block the
+pools returned to; a marker that contradicts an earlier one orphans the opportunities of the
+blocks it replaced (`ForkWatch`), in the history and on the WebSocket, and a batch still in
+flight for such a block publishes as orphaned.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import random
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +38,7 @@ from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.policy import Policy
 from titan_scanner.pipeline.publish import Publisher
+from titan_scanner.pipeline.reorg import ForkWatch
 from titan_scanner.pipeline.state import PoolState, PoolStore
 from titan_scanner.pipeline.stats import ScannerStats
 from titan_scanner.pricing import engine as engine_api
@@ -84,6 +91,7 @@ def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
         min(arrivals) if arrivals else None,
         older.captured_at,
         older.changed | newer.changed,
+        older.epoch,
     )
 
 
@@ -96,6 +104,7 @@ class BlockJob:
     received_at: float | None
     captured_at: float
     changed: set[str] = field(default_factory=set)  # pools whose state changed in the block
+    epoch: int = 0  # reorgs seen when captured: a later one may orphan its block
 
 
 class Scanner:
@@ -126,6 +135,7 @@ class Scanner:
         self.screener = Screener(config.min_log_edge)
         self.coalescer = BlockCoalescer()
         self.publisher = Publisher(config.recent_limit)
+        self.forks = ForkWatch()
         self.stats = ScannerStats()
         self.gas_points: deque[dict[str, Any]] = deque(maxlen=240)  # forecast vs realised
         self._jobs: asyncio.Queue[BlockJob] = asyncio.Queue()
@@ -147,6 +157,8 @@ class Scanner:
         pool = update.pool
         if not self.store.apply(update):
             return
+        if update.removed:  # ingest rolled the pool back: the open batch is at the new head
+            self.coalescer.rewind(self.store.head_block)
         self.stats.updates += 1
         self.metrics.updates.inc()
         if pool.address not in self.index.graph:
@@ -170,6 +182,16 @@ class Scanner:
         """Ingest's marker: every update of the blocks up to it has arrived; price them."""
         if marker.chain_id != self.config.chain_id:
             return
+        reorgs = self.forks.reorgs
+        orphaned = self.forks.on_marker(marker.block_number, marker.block_hash)
+        if self.forks.reorgs > reorgs:
+            _log.info(
+                "scanner.reorg.detected",
+                block_number=marker.block_number,
+                block_hash=marker.block_hash,
+                orphaned=len(orphaned),
+            )
+            self._spawn(self._record_orphans(orphaned))
         pending = self.coalescer.pending
         if pending is not None and marker.block_number >= pending.block_number:
             pending.arrived(marker.received_at)  # the head may have come before any log
@@ -233,6 +255,7 @@ class Scanner:
                 pending.received_at,
                 time.time(),
                 set(pending.pools),
+                self.forks.epoch,
             )
         )
 
@@ -327,8 +350,14 @@ class Scanner:
             if opp is None:
                 self.stats.rejected_unprofitable += 1
                 continue
-            if not self._should_verify():
-                opp = opp.model_copy(update={"verification": Verification(status="skipped")})
+            if self.forks.orphaned_since(job.epoch, job.block_number):
+                orphaned = Verification(status="orphaned", block_number=job.block_number)
+                opp = opp.model_copy(update={"verification": orphaned})
+                self._count_verification("orphaned")
+            else:
+                self.forks.note(job.block_number, opp.id)
+                if not self._should_verify():
+                    opp = opp.model_copy(update={"verification": Verification(status="skipped")})
             self.publisher.opportunity(opp)
             self.stats.published += 1
             self.metrics.opportunities.inc()
@@ -337,10 +366,13 @@ class Scanner:
                 self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
             published.append((opp, d.cycle.key))
         if published:
-            task = asyncio.create_task(self._store_and_verify(published))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self._store_and_verify(published))
         return [opp for opp, _ in published]
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _store_and_verify(self, published: list[tuple[Opportunity, str]]) -> None:
         """History first (one thread, in order), then the proof: off the publication path."""
@@ -373,14 +405,29 @@ class Scanner:
         assert self.verifier is not None
         while True:
             opp = await self._verifications.get()
+            if opp.id in self.forks.orphaned:
+                continue  # its block left the chain: nothing to prove there
             started = time.perf_counter()
             result = await self.verifier.verify(opp)
             self.metrics.stage_seconds.labels("verify").observe(time.perf_counter() - started)
             await self._record_verification(opp.id, result)
 
+    async def _record_orphans(self, orphaned: list[tuple[str, int]]) -> None:
+        """Opportunities published for blocks a reorg replaced: orphaned in the history and
+        on the WebSocket, whatever their proof said (it was of the old branch)."""
+        for opportunity_id, block in orphaned:
+            await self._record_verification(
+                opportunity_id, Verification(status="orphaned", block_number=block)
+            )
+
+    def _count_verification(self, status: str) -> None:
+        self.stats.verification[status] = self.stats.verification.get(status, 0) + 1
+        self.metrics.verifications.labels(status).inc()
+
     async def _record_verification(self, opportunity_id: str, result: Verification) -> None:
-        self.stats.verification[result.status] = self.stats.verification.get(result.status, 0) + 1
-        self.metrics.verifications.labels(result.status).inc()
+        if result.status != "orphaned" and opportunity_id in self.forks.orphaned:
+            return  # orphaned while being proven: the proof is of a block no longer on the chain
+        self._count_verification(result.status)
         self.publisher.verification(opportunity_id, result)
         try:
             await self.repository.set_verification(opportunity_id, result)

@@ -62,7 +62,8 @@ class PoolStore:
         """Apply an update; False when it is older than what the pool already has."""
         address = update.pool.address
         entry = self._pools.get(address)
-        self.head_block = max(self.head_block, update.block_number)
+        if not update.removed:
+            self.head_block = max(self.head_block, update.block_number)
         if (
             entry is not None
             and not update.removed
@@ -77,4 +78,6 @@ class PoolStore:
             update.pool, update.block_number, update.log_index, time.time()
         )
         self.applied += 1
+        if update.removed:  # a rollback: the head is the newest block a pool is left at
+            self.head_block = max(e.block_number for e in self._pools.values())
         return True
