@@ -50,7 +50,9 @@ def test_configured_logs_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
     configure("DEBUG", "json", ["the-api-key", "provider-key"])
     try:
         structlog.get_logger("t").info("t.call.failed", url="http://a:b@n/provider-key")
-        logging.getLogger("titan.test.stdlib").info('"WebSocket /ws?api_key=the-api-key" [accepted]')
+        logging.getLogger("titan.test.stdlib").info(
+            '"WebSocket /ws?api_key=the-api-key" [accepted]'
+        )
         err = capsys.readouterr().err
     finally:
         structlog.reset_defaults()
