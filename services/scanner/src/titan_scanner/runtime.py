@@ -72,7 +72,9 @@ class Runtime:
     async def probe_once(self) -> None:
         engine_was_down = not self.health["engine"].up
         engine_up = await self.engine.health()
-        self.health["engine"].mark(engine_up, f"no answer at {redact_url(self.settings.engine_url)}")
+        self.health["engine"].mark(
+            engine_up, f"no answer at {redact_url(self.settings.engine_url)}"
+        )
         if engine_up and engine_was_down and len(self.scanner.index):
             _log.info("scanner.engine.recovered", rescan=len(self.scanner.index))
             self.scanner.rescan_all()
