@@ -154,8 +154,12 @@ async def bench_latency(
                 "p99_ms": round(pct(latencies, 0.99), 3),
                 "max_ms": round(max(latencies), 3),
                 "block_markers": len(marker_latencies),
-                "block_marker_p50_ms": round(pct(marker_latencies, 0.50), 3),
-                "block_marker_p99_ms": round(pct(marker_latencies, 0.99), 3),
+                "block_marker_p50_ms": round(pct(marker_latencies, 0.50), 3)
+                if marker_latencies
+                else None,
+                "block_marker_p99_ms": round(pct(marker_latencies, 0.99), 3)
+                if marker_latencies
+                else None,
                 "lag_blocks_max": max(lags) if lags else None,
                 "lag_blocks_samples": len(lags),
                 "events_applied": stats.events_applied,

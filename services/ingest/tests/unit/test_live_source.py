@@ -7,10 +7,12 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from eth_abi.abi import encode
 from websockets.asyncio.server import ServerConnection, serve
 
 from titan_ingest.chain import abi
+from titan_ingest.chain.rpc import RpcError
 from titan_ingest.sync.live import WebSocketSource
 from titan_ingest.sync.messages import CatchUpMsg, HeadMsg, LogMsg, Message
 from titan_ingest.sync.stats import SyncStats
@@ -93,3 +95,38 @@ async def test_endpoints_fail_over_to_the_next() -> None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
     assert stats.endpoint == f"ws://127.0.0.1:{port}"
+
+
+async def test_requests_over_the_live_socket() -> None:
+    """The hot path's reads go over the stream's own socket, answered raw; none without it."""
+
+    async def node(ws: ServerConnection) -> None:
+        ids = iter(["0xheads", "0xlogs"])
+        async for raw in ws:
+            request = json.loads(raw)
+            answer: dict[str, Any] = {"jsonrpc": "2.0", "id": request["id"]}
+            if request["method"] == "eth_subscribe":
+                answer["result"] = next(ids)
+            elif request["method"] == "eth_getLogs":
+                answer["result"] = [_log(encode(["uint112", "uint112"], [1, 2]))]
+            else:
+                answer["error"] = {"code": -32601, "message": "no such method"}
+            await ws.send(json.dumps(answer))
+
+    source = WebSocketSource(["ws://127.0.0.1:9"], lambda: {"address": [POOL]}, SyncStats())
+    with pytest.raises(ConnectionError):
+        await source.request("eth_getLogs", [{}])
+    async with serve(node, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        source.urls = [f"ws://127.0.0.1:{port}"]
+        queue: asyncio.Queue[Message] = asyncio.Queue()
+        task = asyncio.create_task(source.run(queue))
+        try:
+            assert isinstance(await asyncio.wait_for(queue.get(), 5), CatchUpMsg)
+            logs = await source.request("eth_getLogs", [{"blockHash": "0x" + "cd" * 32}])
+            assert logs[0]["address"] == POOL
+            with pytest.raises(RpcError, match="no such method"):
+                await source.request("eth_nothing", [])
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

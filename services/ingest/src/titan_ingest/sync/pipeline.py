@@ -151,6 +151,8 @@ class IngestPipeline:
             )
         else:
             source = PollingSource(settings.real_data_polling_interval, self.stats)
+        if isinstance(source, WebSocketSource):
+            self.backfill.fast = source.request  # a block's logs over the live socket
         self.source = source
         async with asyncio.TaskGroup() as group:
             group.create_task(source.run(self.queue), name="ingest-source")
