@@ -71,6 +71,10 @@ class RequestObserver:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, tagged)
+            except Exception:
+                # answered 500 further out, by the error handlers
+                status = status or 500
+                raise
             finally:
                 if not observed:
                     observe()

@@ -105,6 +105,8 @@ async def test_unexpected_error_is_generic_500_with_request_id(client: httpx.Asy
     error = assert_error(response, 500, "internal_error")
     assert "secret" not in response.text
     assert error["details"]["request_id"] == "req-42"
+    metrics = (await client.get("/metrics")).text
+    assert 'method="GET",route="/boom",service="test",status="500"' in metrics
 
 
 async def test_api_key_required_when_set_but_health_stays_open() -> None:
