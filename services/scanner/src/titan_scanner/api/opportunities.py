@@ -15,6 +15,10 @@ from titan_scanner.runtime import Runtime
 
 router = APIRouter(prefix="/api/opportunities", tags=["opportunities"])
 
+# The database's integers (SQLite INTEGER, PostgreSQL BIGINT) stop here; a block bound above
+# would fail in the driver.
+MAX_BLOCK = 2**63 - 1
+
 Status = Annotated[
     str | None, Query(pattern="^(verified|mismatch|pending|skipped|failed|orphaned)$")
 ]
@@ -25,8 +29,8 @@ async def list_opportunities(
     rt: Annotated[Runtime, Depends(runtime)],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(pattern="^[0-9]{1,18}$")] = None,
-    block_from: Annotated[int | None, Query(ge=0)] = None,
-    block_to: Annotated[int | None, Query(ge=0)] = None,
+    block_from: Annotated[int | None, Query(ge=0, le=MAX_BLOCK)] = None,
+    block_to: Annotated[int | None, Query(ge=0, le=MAX_BLOCK)] = None,
     token: Annotated[str | None, Query(description="base token or any token on the path")] = None,
     dex: Annotated[Dex | None, Query()] = None,
     min_profit: Annotated[str | None, Query(description="net profit, decimal string")] = None,
