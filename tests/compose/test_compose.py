@@ -1,10 +1,11 @@
 """`docker compose up` runs all of Titan: start the stack from the built images, prove it, scale it.
 
-Runs docker-compose.yml as users run it (devnet profile, its private network), under a project
-name of its own with free host ports; waits for every health check; checks `/health` and
-`POST /api/pool` through the published engine port and the scanner's opportunities through its
-published port; scales the scanner to 2 and checks that the two replicas split the cycles; ends
-with `docker compose down -v` and checks that nothing of the project is left.
+Runs docker-compose.yml as users run it (`.env.example` as the `.env`, the devnet profile, its
+private network), under a project name of its own with free host ports; waits for every health
+check; checks `/health` and `POST /api/pool` through the published engine port and the scanner's
+opportunities through its published port; scales the scanner to 2 and checks that the two
+replicas split the cycles; ends with `docker compose down -v` and checks that nothing of the
+project is left.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class Stack:
     """One compose project with its own name and host ports."""
 
     def __init__(self, compose: list[str], timings: Any) -> None:
+        # As the README says: `cp .env.example .env && docker compose up` (ports aside).
         self.command = [*compose, "-f", str(ROOT / "docker-compose.yml")]
+        self.command += ["--env-file", str(ROOT / ".env.example")]
         self.project = f"titan-test-{os.getpid()}"
         self.engine_port = _free_port()
         first = _free_port()

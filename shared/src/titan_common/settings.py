@@ -64,7 +64,11 @@ def _read_seed_config(path: Path) -> dict[str, Any]:
 class TitanSettings(BaseSettings):
     """What every service needs: the chain, logging, shared data, the other services' URLs."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # An empty variable means its default: `.env.example` lists every name, most of them empty,
+    # and docker compose passes such names through as empty strings.
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True
+    )
 
     # The chain. The devnet's manifest supplies its own URLs; these are for real chains.
     chain_id: int = 31337

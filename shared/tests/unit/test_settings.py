@@ -73,3 +73,15 @@ def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("RUST_SERVER_PORT", "not-a-port")
     with pytest.raises(ValueError, match="rust_server_port"):
         TitanSettings()
+
+
+def test_an_empty_variable_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As `.env.example` lists them and docker compose passes them: empty, not set.
+    monkeypatch.setenv("TITAN_API_KEY", "")
+    monkeypatch.setenv("CHAIN_RPC_URL", "")
+    monkeypatch.setenv("RUST_SERVER_PORT", "")
+    settings = TitanSettings()
+    assert settings.api_key is None
+    assert settings.chain_rpc_url == "http://127.0.0.1:8545"
+    assert "chain_rpc_url" not in settings.model_fields_set
+    assert settings.rust_server_port == 3000
