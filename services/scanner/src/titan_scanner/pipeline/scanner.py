@@ -103,7 +103,7 @@ class BlockJob:
     converters: dict[str, PoolState]
     received_at: float | None
     captured_at: float
-    changed: set[str] = field(default_factory=set)  # pools whose state changed in the block
+    changed: set[str] = field(default_factory=set)  # pools changed since the previous job
     epoch: int = 0  # reorgs seen when captured: a later one may orphan its block
 
 
@@ -145,6 +145,9 @@ class Scanner:
         self._prefetched = 0  # the newest block whose gas quote was asked for
         self._gas_tasks: dict[int, asyncio.Future[Any]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        # Pools changed since the last job was queued, batches with nothing to price included:
+        # a job folded into a newer one must not keep a state these pools have left.
+        self._changed: set[str] = set()
 
     # -- state stage ----------------------------------------------------------------------
 
@@ -231,6 +234,7 @@ class Scanner:
 
     def _capture(self, pending: PendingBlock) -> None:
         started = time.perf_counter()
+        self._changed |= pending.pools
         ids = self.screener.cycles_touching(pending.pools)
         passed = self.screener.screen(ids)[: self.config.max_evaluations_per_block]
         chosen = self.coalescer.claim(passed, pending.block_number, self._pools_of)
@@ -246,6 +250,7 @@ class Scanner:
                     entry = self.store.get(address)
                     if entry is not None:
                         wire[address] = entry.as_wire()
+        changed, self._changed = self._changed, set()
         self._jobs.put_nowait(
             BlockJob(
                 pending.block_number,
@@ -254,7 +259,7 @@ class Scanner:
                 self._converters({c.base_token for c in cycles}),
                 pending.received_at,
                 time.time(),
-                set(pending.pools),
+                changed,
                 self.forks.epoch,
             )
         )
