@@ -5,9 +5,30 @@ use alloy_primitives::{U256, U512};
 
 use crate::math::MathError;
 
-/// floor(a*b/d) and whether a remainder was left.
+/// `x` as a `u128` when it fits.
 #[inline]
+pub(crate) fn to_u128(x: U256) -> Option<u128> {
+    let limbs = x.as_limbs();
+    (limbs[2] | limbs[3] == 0).then(|| (limbs[1] as u128) << 64 | limbs[0] as u128)
+}
+
+/// floor(a*b/d) and whether a remainder was left.
+#[inline(always)]
 fn mul_div_rem(a: U256, b: U256, denominator: U256) -> Result<(U256, bool), MathError> {
+    // most amounts, fees and liquidities of a swap step fit 128 bits: native arithmetic there,
+    // one division for quotient and remainder
+    if let (Some(a), Some(b), Some(d)) = (to_u128(a), to_u128(b), to_u128(denominator)) {
+        if let (Some(product), true) = (a.checked_mul(b), d != 0) {
+            let q = product / d;
+            return Ok((U256::from(q), product - q * d != 0));
+        }
+    }
+    mul_div_rem_wide(a, b, denominator)
+}
+
+/// [`mul_div_rem`] beyond 128 bits: the 256-bit product when it fits, else the 512-bit one.
+#[inline(never)]
+fn mul_div_rem_wide(a: U256, b: U256, denominator: U256) -> Result<(U256, bool), MathError> {
     if denominator.is_zero() {
         return Err(MathError::MathOverflow);
     }

@@ -4,6 +4,8 @@ pub mod full_math;
 pub mod sqrt_price_math;
 pub mod swap;
 pub mod swap_math;
+pub mod swap_table;
 pub mod tick_math;
 
 pub use swap::{swap, SwapResult, Tick, V3State};
+pub use swap_table::{SwapTable, Swapped};

@@ -80,10 +80,36 @@ pub enum NextTick {
     Unknown,
 }
 
+/// `ticks.partition_point(below)`, walked from `cursor` when it holds the last answer: a swap
+/// moves through the ticks in one direction, so that is a step or two, not a binary search.
+fn partition_from(
+    ticks: &[Tick],
+    cursor: &mut Option<usize>,
+    below: impl Fn(i32) -> bool,
+) -> usize {
+    let pos = match *cursor {
+        None => ticks.partition_point(|t| below(t.index)),
+        Some(mut pos) => {
+            pos = pos.min(ticks.len());
+            while pos > 0 && !below(ticks[pos - 1].index) {
+                pos -= 1;
+            }
+            while pos < ticks.len() && below(ticks[pos].index) {
+                pos += 1;
+            }
+            pos
+        }
+    };
+    *cursor = Some(pos);
+    pos
+}
+
 /// nextInitializedTickWithinOneWord over `ticks`, taken as complete only from their lowest to
 /// their highest index: outside that span the nearest tick that could be initialized, unknown.
+/// `cursor` carries the search position from one call to the next (`None` at first).
 pub fn next_initialized_tick_within_one_word(
     ticks: &[Tick],
+    cursor: &mut Option<usize>,
     tick: i32,
     tick_spacing: i32,
     lte: bool,
@@ -103,7 +129,7 @@ pub fn next_initialized_tick_within_one_word(
     }
     if lte {
         // ticks[0].index = lo <= nearest, so pos >= 1
-        let pos = ticks.partition_point(|t| t.index <= nearest);
+        let pos = partition_from(ticks, cursor, |index| index <= nearest);
         let word_start = ((compressed >> 8) << 8) * tick_spacing;
         let found = ticks[pos - 1].index;
         if found >= word_start {
@@ -113,7 +139,7 @@ pub fn next_initialized_tick_within_one_word(
         }
     } else {
         // nearest <= hi, so pos < len
-        let pos = ticks.partition_point(|t| t.index < nearest);
+        let pos = partition_from(ticks, cursor, |index| index < nearest);
         let word_end = ((((compressed + 1) >> 8) << 8) + 255) * tick_spacing;
         let found = ticks[pos].index;
         if found <= word_end {
@@ -133,13 +159,13 @@ fn to_i256(x: U256) -> Result<I256, MathError> {
     I256::try_from(x).map_err(|_| MathError::MathOverflow)
 }
 
-/// UniswapV3Pool.swap: `amount_specified > 0` exact input, `< 0` exact output.
-pub fn swap(
+/// The price limit of a swap, checked as the contract does; `None` is the widest one.
+pub(crate) fn price_limit(
     state: &V3State,
     zero_for_one: bool,
     amount_specified: I256,
     sqrt_price_limit_x96: Option<U256>,
-) -> Result<SwapResult, MathError> {
+) -> Result<U256, MathError> {
     if amount_specified.is_zero() {
         return Err(MathError::ZeroAmount);
     }
@@ -152,24 +178,94 @@ pub fn swap(
     } else {
         MAX_SQRT_RATIO - one
     });
-    let mut price = state.sqrt_price_x96;
+    let price = state.sqrt_price_x96;
     let valid_limit = if zero_for_one {
         limit < price && limit > MIN_SQRT_RATIO
     } else {
         limit > price && limit < MAX_SQRT_RATIO
     };
-    if !valid_limit {
-        return Err(MathError::InvalidPriceLimit);
+    if valid_limit {
+        Ok(limit)
+    } else {
+        Err(MathError::InvalidPriceLimit)
     }
-    let exact_input = amount_specified.is_positive();
-    let mut remaining = amount_specified;
-    let mut calculated = I256::ZERO;
-    let mut tick = state.tick;
-    let mut liquidity = state.liquidity;
-    while !remaining.is_zero() && price != limit {
-        let start = price;
+}
+
+/// The swap loop's state between steps (`SwapState` in the contract), and where the walk
+/// through `ticks` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Walk {
+    pub remaining: I256,
+    pub calculated: I256,
+    pub price: U256,
+    /// `None` after a step that ended inside a range: the contract's getTickAtSqrtRatio there is
+    /// computed only when something reads the tick (its revert, a price out of range, is not
+    /// deferred).
+    tick: Option<i32>,
+    pub liquidity: u128,
+    cursor: Option<usize>,
+}
+
+/// What one step moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StepMoved {
+    /// amountIn + feeAmount, and amountOut.
+    pub paid: U256,
+    pub out: U256,
+    /// The step ended on the tick it aimed at (not at the price limit, not inside the range).
+    pub reached_tick: bool,
+}
+
+impl Walk {
+    pub fn start(state: &V3State, amount_specified: I256) -> Self {
+        Walk {
+            remaining: amount_specified,
+            calculated: I256::ZERO,
+            price: state.sqrt_price_x96,
+            tick: Some(state.tick),
+            liquidity: state.liquidity,
+            cursor: None,
+        }
+    }
+
+    pub fn tick(&mut self) -> i32 {
+        match self.tick {
+            Some(tick) => tick,
+            None => {
+                // the price was checked in range when the tick was deferred
+                let tick = get_tick_at_sqrt_ratio(self.price).unwrap_or_default();
+                self.tick = Some(tick);
+                tick
+            }
+        }
+    }
+
+    /// The loop of UniswapV3Pool.swap.
+    pub fn run(
+        &mut self,
+        state: &V3State,
+        zero_for_one: bool,
+        limit: U256,
+    ) -> Result<(), MathError> {
+        while !self.remaining.is_zero() && self.price != limit {
+            self.step(state, zero_for_one, limit)?;
+        }
+        Ok(())
+    }
+
+    /// One pass of the loop.
+    pub fn step(
+        &mut self,
+        state: &V3State,
+        zero_for_one: bool,
+        limit: U256,
+    ) -> Result<StepMoved, MathError> {
+        let exact_input = self.remaining.is_positive();
+        let start = self.price;
+        let tick = self.tick();
         let (next, kind) = next_initialized_tick_within_one_word(
             &state.ticks,
+            &mut self.cursor,
             tick,
             state.tick_spacing,
             zero_for_one,
@@ -178,20 +274,20 @@ pub fn swap(
         let price_next = get_sqrt_ratio_at_tick(next)?;
         let use_limit = if zero_for_one { price_next < limit } else { price_next > limit };
         let target = if use_limit { limit } else { price_next };
-        let step = compute_swap_step(price, target, liquidity, remaining, state.fee)?;
-        price = step.sqrt_ratio_next_x96;
-        let paid =
-            to_i256(step.amount_in.checked_add(step.fee_amount).ok_or(MathError::MathOverflow)?)?;
-        let out = to_i256(step.amount_out)?;
+        let step =
+            compute_swap_step(self.price, target, self.liquidity, self.remaining, state.fee)?;
+        self.price = step.sqrt_ratio_next_x96;
+        let paid = step.amount_in.checked_add(step.fee_amount).ok_or(MathError::MathOverflow)?;
+        let (paid_signed, out) = (to_i256(paid)?, to_i256(step.amount_out)?);
         let overflow = MathError::MathOverflow;
         if exact_input {
-            remaining = remaining.checked_sub(paid).ok_or(overflow)?;
-            calculated = calculated.checked_sub(out).ok_or(overflow)?;
+            self.remaining = self.remaining.checked_sub(paid_signed).ok_or(overflow)?;
+            self.calculated = self.calculated.checked_sub(out).ok_or(overflow)?;
         } else {
-            remaining = remaining.checked_add(out).ok_or(overflow)?;
-            calculated = calculated.checked_add(paid).ok_or(overflow)?;
+            self.remaining = self.remaining.checked_add(out).ok_or(overflow)?;
+            self.calculated = self.calculated.checked_add(paid_signed).ok_or(overflow)?;
         }
-        if price == price_next {
+        if self.price == price_next {
             if kind == NextTick::Unknown {
                 return Err(MathError::InsufficientTickData);
             }
@@ -202,17 +298,57 @@ pub fn swap(
                 } else {
                     net
                 };
-                liquidity = add_delta(liquidity, net)?;
+                self.liquidity = add_delta(self.liquidity, net)?;
             }
-            tick = if zero_for_one { next - 1 } else { next };
-        } else if price != start {
-            tick = get_tick_at_sqrt_ratio(price)?;
+            self.tick = Some(if zero_for_one { next - 1 } else { next });
+        } else if self.price != start {
+            if self.price < MIN_SQRT_RATIO || self.price >= MAX_SQRT_RATIO {
+                return Err(MathError::SqrtPriceOutOfRange);
+            }
+            self.tick = None;
         }
+        Ok(StepMoved {
+            paid,
+            out: step.amount_out,
+            reached_tick: target == price_next && self.price == target,
+        })
     }
-    let filled = amount_specified.checked_sub(remaining).ok_or(MathError::MathOverflow)?;
-    let (amount0, amount1) =
-        if zero_for_one == exact_input { (filled, calculated) } else { (calculated, filled) };
-    Ok(SwapResult { amount0, amount1, sqrt_price_x96: price, tick, liquidity })
+
+    /// The pool deltas and the state after the swap.
+    pub fn result(
+        mut self,
+        zero_for_one: bool,
+        amount_specified: I256,
+    ) -> Result<SwapResult, MathError> {
+        let exact_input = amount_specified.is_positive();
+        let filled = amount_specified.checked_sub(self.remaining).ok_or(MathError::MathOverflow)?;
+        let (amount0, amount1) = if zero_for_one == exact_input {
+            (filled, self.calculated)
+        } else {
+            (self.calculated, filled)
+        };
+        let tick = self.tick();
+        Ok(SwapResult {
+            amount0,
+            amount1,
+            sqrt_price_x96: self.price,
+            tick,
+            liquidity: self.liquidity,
+        })
+    }
+}
+
+/// UniswapV3Pool.swap: `amount_specified > 0` exact input, `< 0` exact output.
+pub fn swap(
+    state: &V3State,
+    zero_for_one: bool,
+    amount_specified: I256,
+    sqrt_price_limit_x96: Option<U256>,
+) -> Result<SwapResult, MathError> {
+    let limit = price_limit(state, zero_for_one, amount_specified, sqrt_price_limit_x96)?;
+    let mut walk = Walk::start(state, amount_specified);
+    walk.run(state, zero_for_one, limit)?;
+    walk.result(zero_for_one, amount_specified)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! TickMath.sol (v3-core `contracts/libraries/TickMath.sol`): ticks and Q64.96 sqrt prices.
 
-use alloy_primitives::{I256, U256};
+use alloy_primitives::{I256, U128, U256};
 
 use crate::math::MathError;
 
@@ -12,6 +12,8 @@ pub const MIN_SQRT_RATIO: U256 = U256::from_limbs([4_295_128_739, 0, 0, 0]);
 pub const MAX_SQRT_RATIO: U256 =
     U256::from_limbs([0x5d95_1d52_6398_8d26, 0xefd1_fc6a_5064_8849, 0xfffd_8963, 0]);
 
+/// The factor of bit 0 of |tick|; the others follow, bit by bit.
+const FACTOR_1: u128 = 0xfffcb933bd6fad37aa2d162d1a594001;
 const FACTORS: [(u32, u128); 19] = [
     (0x2, 0xfff97272373d413259a46990580e213a),
     (0x4, 0xfff2e50f5f656932ef12357cf3c7fdcc),
@@ -34,22 +36,37 @@ const FACTORS: [(u32, u128); 19] = [
     (0x80000, 0x48a170391f7dc42444e8fa2),
 ];
 
+/// (a * b) >> 128, exactly.
+#[inline(always)]
+fn mul_shift_128(a: u128, b: u128) -> u128 {
+    let product: U256 = U128::from(a).widening_mul(U128::from(b));
+    let limbs = product.as_limbs();
+    (limbs[3] as u128) << 64 | limbs[2] as u128
+}
+
 /// getSqrtRatioAtTick: sqrt(1.0001^tick) * 2^96, rounded up.
+///
+/// The contract's chain of products in 256-bit words, done in 128 bits: `ratio` starts at
+/// 2^128 or below and each factor is below 2^128, so `(ratio * factor) >> 128` stays below
+/// 2^128; 2^128 itself (no odd bit yet) is kept as `None`, and 2^128 * f >> 128 = f.
 pub fn get_sqrt_ratio_at_tick(tick: i32) -> Result<U256, MathError> {
     let abs_tick = tick.unsigned_abs();
     if abs_tick > MAX_TICK as u32 {
         return Err(MathError::TickOutOfRange);
     }
-    let mut ratio = if abs_tick & 0x1 != 0 {
-        U256::from(0xfffcb933bd6fad37aa2d162d1a594001u128)
-    } else {
-        U256::from(1) << 128
-    };
+    let mut ratio: Option<u128> = (abs_tick & 0x1 != 0).then_some(FACTOR_1);
     for &(bit, factor) in &FACTORS {
         if abs_tick & bit != 0 {
-            ratio = (ratio * U256::from(factor)) >> 128;
+            ratio = Some(match ratio {
+                Some(r) => mul_shift_128(r, factor),
+                None => factor,
+            });
         }
     }
+    let mut ratio = match ratio {
+        Some(r) => U256::from(r),
+        None => U256::from(1) << 128,
+    };
     if tick > 0 {
         ratio = U256::MAX / ratio;
     }
@@ -57,29 +74,45 @@ pub fn get_sqrt_ratio_at_tick(tick: i32) -> Result<U256, MathError> {
     Ok((ratio >> 32) + U256::from(rounded))
 }
 
+/// `x` as an `i32` when it fits (`i32::try_from` goes through a slow generic path).
+#[inline]
+fn to_i32(x: I256) -> Option<i32> {
+    let limbs = x.into_raw().into_limbs();
+    let sign_extension = if (limbs[0] as i64) < 0 { u64::MAX } else { 0 };
+    if limbs[1..].iter().any(|&l| l != sign_extension) {
+        return None;
+    }
+    i32::try_from(limbs[0] as i64).ok()
+}
+
 /// getTickAtSqrtRatio: the greatest tick whose sqrt ratio is at most `sqrt_price_x96`.
+///
+/// The contract's binary logarithm with `r` in 128 bits: `r` is normalised to bit 127, so each
+/// square is below 2^256 and `(r * r) >> 127` below 2^129.
 pub fn get_tick_at_sqrt_ratio(sqrt_price_x96: U256) -> Result<i32, MathError> {
     if sqrt_price_x96 < MIN_SQRT_RATIO || sqrt_price_x96 >= MAX_SQRT_RATIO {
         return Err(MathError::SqrtPriceOutOfRange);
     }
     let ratio: U256 = sqrt_price_x96 << 32;
     let msb = ratio.bit_len() - 1;
-    let mut r: U256 = if msb >= 128 { ratio >> (msb - 127) } else { ratio << (127 - msb) };
+    let normalised: U256 = if msb >= 128 { ratio >> (msb - 127) } else { ratio << (127 - msb) };
+    let mut r = normalised.to::<u128>();
     let mut log_2: i128 = (msb as i128 - 128) << 64;
     for shift in (50..64).rev() {
-        r = (r * r) >> 127usize;
-        let f = r.as_limbs()[2] & 1;
+        let square: U256 = U128::from(r).widening_mul(U128::from(r));
+        let limbs = square.as_limbs();
+        let high = (limbs[3] as u128) << 64 | limbs[2] as u128;
+        // f: bit 128 of (r * r) >> 127, that is bit 255 of the square; then r >>= f
+        let f = limbs[3] >> 63;
         log_2 |= (f as i128) << shift;
-        r >>= f as usize;
+        r = if f == 1 { high } else { high << 1 | (limbs[1] >> 63) as u128 };
     }
     let log_sqrt10001 = I256::try_from(log_2).unwrap_or_default()
         * I256::from_raw(U256::from(255_738_958_999_603_826_347_141u128));
     let low = I256::from_raw(U256::from(3_402_992_956_809_132_418_596_140_100_660_247_210u128));
     let high = I256::from_raw(U256::from(291_339_464_771_989_622_907_027_621_153_398_088_495u128));
-    let tick_low = i32::try_from((log_sqrt10001 - low).asr(128))
-        .map_err(|_| MathError::SqrtPriceOutOfRange)?;
-    let tick_hi = i32::try_from((log_sqrt10001 + high).asr(128))
-        .map_err(|_| MathError::SqrtPriceOutOfRange)?;
+    let tick_low = to_i32((log_sqrt10001 - low).asr(128)).ok_or(MathError::SqrtPriceOutOfRange)?;
+    let tick_hi = to_i32((log_sqrt10001 + high).asr(128)).ok_or(MathError::SqrtPriceOutOfRange)?;
     if tick_low == tick_hi {
         return Ok(tick_low);
     }
@@ -106,6 +139,40 @@ mod tests {
             get_tick_at_sqrt_ratio(MIN_SQRT_RATIO - U256::from(1)),
             Err(MathError::SqrtPriceOutOfRange)
         );
+    }
+
+    /// getSqrtRatioAtTick as the contract writes it, in 256-bit words.
+    fn contract_sqrt_ratio_at_tick(tick: i32) -> U256 {
+        let abs_tick = tick.unsigned_abs();
+        let mut ratio =
+            if abs_tick & 0x1 != 0 { U256::from(FACTOR_1) } else { U256::from(1) << 128 };
+        for &(bit, factor) in &FACTORS {
+            if abs_tick & bit != 0 {
+                ratio = (ratio * U256::from(factor)) >> 128;
+            }
+        }
+        if tick > 0 {
+            ratio = U256::MAX / ratio;
+        }
+        let rounded = if ratio.as_limbs()[0] as u32 == 0 { 0 } else { 1 };
+        (ratio >> 32) + U256::from(rounded)
+    }
+
+    #[test]
+    fn every_tick_equals_the_contract_and_round_trips() {
+        let mut previous = U256::ZERO;
+        for tick in MIN_TICK..=MAX_TICK {
+            let price = get_sqrt_ratio_at_tick(tick).unwrap();
+            assert_eq!(price, contract_sqrt_ratio_at_tick(tick), "tick {tick}");
+            assert!(price > previous, "tick {tick}");
+            previous = price;
+            if tick < MAX_TICK {
+                assert_eq!(get_tick_at_sqrt_ratio(price), Ok(tick));
+            }
+            if tick > MIN_TICK {
+                assert_eq!(get_tick_at_sqrt_ratio(price - U256::from(1)), Ok(tick - 1));
+            }
+        }
     }
 
     proptest! {
