@@ -26,6 +26,9 @@ class ChainReader:
         latest = oldest + len(base_fees) - 2
         return latest, base_fees[-1], priority
 
+    async def block_number(self) -> int:
+        return int(await self.w3.eth.block_number)
+
     async def base_fee(self, block_number: int) -> int | None:
         block: Any = await self.w3.eth.get_block(block_number)
         fee = block.get("baseFeePerGas")

@@ -4,10 +4,16 @@ The executor performs the hops atomically from the caller's balance and returns 
 after each hop; the verifier account holds every token and has approved the executor. The
 opportunity is `verified` when the call's final amount equals the predicted `amount_out` to
 the wei, `mismatch` when it differs, `failed` when the call reverts.
+
+The call waits until the chain has a block above the opportunity's: anvil runs an `eth_call`
+at its newest block on the state it is mining the next block on, so about 1 call in 100 at
+the head saw the next block's swaps (a false `mismatch`); at an older block it is exact.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -22,6 +28,10 @@ _log = structlog.get_logger("scanner.verify")
 EXECUTE_SIGNATURE = "execute((address,uint8,bool,uint16)[],uint256,uint256)"
 _SELECTOR = function_signature_to_4byte_selector(EXECUTE_SIGNATURE)
 KIND_CODES = {"v2": 0, "v3": 1}
+# How long a proof waits for a block above its own (a chain that mines nothing meanwhile is
+# then called at its head all the same); and how often it looks.
+HEAD_WAIT_S = 12.0
+HEAD_POLL_S = 0.2
 
 
 def encode_execute(opportunity: Opportunity, min_amount_out: int = 0) -> bytes:
@@ -48,6 +58,18 @@ class Verifier:
         self.chain = chain
         self.executor = executor
         self.sender = sender
+        self._head = -1  # the newest block seen
+
+    async def _past(self, block: int) -> None:
+        """Return once the chain has a block above `block`, or after `HEAD_WAIT_S`."""
+        deadline = time.monotonic() + HEAD_WAIT_S
+        while self._head <= block and time.monotonic() < deadline:
+            try:
+                self._head = await self.chain.block_number()
+            except Exception:  # the call below fails and says why
+                return
+            if self._head <= block:
+                await asyncio.sleep(HEAD_POLL_S)
 
     def _tx(self, opportunity: Opportunity) -> dict[str, Any]:
         return {
@@ -58,6 +80,7 @@ class Verifier:
 
     async def verify(self, opportunity: Opportunity) -> Verification:
         block = opportunity.block_number
+        await self._past(block)
         try:
             result = await self.chain.call(self._tx(opportunity), block)
             realized = decode_amounts(result)[-1]

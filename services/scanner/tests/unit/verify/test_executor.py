@@ -1,0 +1,88 @@
+"""The verifier proves an opportunity once its block is no longer the chain's newest."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from eth_abi.abi import encode
+
+from titan_common.models import Opportunity
+from titan_scanner.verify import Verifier
+from titan_scanner.verify import executor as executor_module
+
+
+class Chain:
+    """The chain as the verifier reads it: its head, and `execute`'s answer by block."""
+
+    def __init__(self, head: int) -> None:
+        self.head = head
+        self.calls: list[tuple[int, int]] = []  # (block called at, head then)
+
+    async def block_number(self) -> int:
+        return self.head
+
+    async def call(self, tx: dict[str, Any], block_number: int) -> bytes:
+        self.calls.append((block_number, self.head))
+        return encode(["uint256[]"], [[10, 11]])
+
+
+def _opportunity(block: int) -> Opportunity:
+    hop = {
+        "pool": "0x" + "a" * 40,
+        "dex": "uniswap_v2",
+        "kind": "v2",
+        "fee_bps": 30,
+        "token_in": "0x" + "1" * 40,
+        "token_out": "0x" + "2" * 40,
+        "amount_in": "10",
+        "amount_out": "11",
+    }
+    return Opportunity.model_validate(
+        {
+            "id": f"31337-{block}-x",
+            "chain_id": 31337,
+            "block_number": block,
+            "base_token": "0x" + "1" * 40,
+            "amount_in": "10",
+            "amount_out": "11",
+            "gross_profit": "1",
+            "gas_units": 1,
+            "gas_price_wei": "1",
+            "gas_cost": "1",
+            "net_profit": "0",
+            "hops": [hop],
+            "action": {
+                "execute": True,
+                "size_fraction": 1.0,
+                "gas_bid_multiplier": 1.0,
+                "source": "default",
+            },
+            "verification": {"status": "pending"},
+            "detected_at": 0.0,
+            "latency_ms": 0.0,
+        }
+    )
+
+
+async def test_the_proof_waits_for_a_block_above_its_own(monkeypatch: Any) -> None:
+    monkeypatch.setattr(executor_module, "HEAD_POLL_S", 0.01)
+    chain = Chain(head=100)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    proof = asyncio.create_task(verifier.verify(_opportunity(100)))
+    await asyncio.sleep(0.1)
+    assert not proof.done() and chain.calls == []  # block 100 is the head: not yet
+    chain.head = 101
+    result = await asyncio.wait_for(proof, 5)
+    assert result.status == "verified" and chain.calls == [(100, 101)]
+    await verifier.verify(_opportunity(100))  # an older block: at once
+    assert chain.calls[-1] == (100, 101)
+
+
+async def test_a_chain_that_mines_nothing_is_called_at_its_head(monkeypatch: Any) -> None:
+    monkeypatch.setattr(executor_module, "HEAD_WAIT_S", 0.05)
+    monkeypatch.setattr(executor_module, "HEAD_POLL_S", 0.01)
+    chain = Chain(head=7)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    result = await asyncio.wait_for(verifier.verify(_opportunity(7)), 5)
+    assert result.status == "verified" and chain.calls == [(7, 7)]
