@@ -163,7 +163,7 @@ def test_big_swap_is_found_in_its_block(stack: Stack) -> None:
             in ("verified", "mismatch", "failed")
             and stack.get(f"/api/opportunities/{best['id']}").json()
         ),
-        20,
+        40,  # the chain mines nothing more: the proof waits out HEAD_WAIT_S at its head
         "the big-swap opportunity proven",
     )
     assert proven["verification"]["status"] == "verified"

@@ -59,17 +59,23 @@ class Verifier:
         self.executor = executor
         self.sender = sender
         self._head = -1  # the newest block seen
+        self._waited = -1  # the newest block already waited out: its other proofs go at once
 
     async def _past(self, block: int) -> None:
-        """Return once the chain has a block above `block`, or after `HEAD_WAIT_S`."""
+        """Return once the chain has a block above `block`, or after `HEAD_WAIT_S` (once per
+        block: the many proofs of one block on a quiet chain do not wait one after another)."""
         deadline = time.monotonic() + HEAD_WAIT_S
-        while self._head <= block and time.monotonic() < deadline:
+        while self._head <= block and block > self._waited:
             try:
                 self._head = await self.chain.block_number()
             except Exception:  # the call below fails and says why
                 return
-            if self._head <= block:
-                await asyncio.sleep(HEAD_POLL_S)
+            if self._head > block:
+                return
+            if time.monotonic() >= deadline:
+                self._waited = block
+                return
+            await asyncio.sleep(HEAD_POLL_S)
 
     def _tx(self, opportunity: Opportunity) -> dict[str, Any]:
         return {

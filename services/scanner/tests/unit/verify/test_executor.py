@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from eth_abi.abi import encode
@@ -86,3 +87,21 @@ async def test_a_chain_that_mines_nothing_is_called_at_its_head(monkeypatch: Any
     verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
     result = await asyncio.wait_for(verifier.verify(_opportunity(7)), 5)
     assert result.status == "verified" and chain.calls == [(7, 7)]
+
+
+async def test_a_quiet_chain_is_waited_out_once_per_block(monkeypatch: Any) -> None:
+    """The many proofs of one block on a chain that mines nothing wait once, not one by one."""
+    monkeypatch.setattr(executor_module, "HEAD_WAIT_S", 0.3)
+    monkeypatch.setattr(executor_module, "HEAD_POLL_S", 0.01)
+    chain = Chain(head=7)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    started = time.monotonic()
+    for _ in range(5):
+        await verifier.verify(_opportunity(7))
+    assert time.monotonic() - started < 0.3 * 2
+    assert chain.calls == [(7, 7)] * 5
+    proof = asyncio.create_task(verifier.verify(_opportunity(8)))  # a newer block waits again
+    await asyncio.sleep(0.1)
+    assert not proof.done()
+    chain.head = 9
+    assert (await asyncio.wait_for(proof, 5)).status == "verified"
