@@ -223,7 +223,7 @@ pub struct CycleRequest {
 pub struct RoutesRequest {
     /// Each read on its own: a cycle that does not fit `CycleRequest` gets its own error result.
     #[schema(value_type = Vec<CycleRequest>)]
-    pub cycles: Vec<serde_json::Value>,
+    pub cycles: Vec<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
