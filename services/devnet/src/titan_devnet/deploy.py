@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from rich.console import Console
 from rich.progress import Progress
 from web3 import Web3
+from web3.contract import Contract
 
+from titan_devnet.batch import Receipt, TxBatch
 from titan_devnet.chain import Chain
 from titan_devnet.scenario import TICK_SPACING, V2_DEXES, PoolSpec, Scenario, TokenSpec, expand
 
@@ -34,58 +39,27 @@ def deploy(w3: Web3, scenario: Scenario, seed: int, show_progress: bool = True) 
     chain = Chain(w3)
     deployer, verifier = chain.accounts[0], chain.accounts[1]
     tokens, pools = expand(scenario, seed)
-    steps = 6 + len(pools) + len(chain.accounts)
-    with Progress(disable=not show_progress, transient=True) as progress:
-        task = progress.add_task(f"deploying {scenario.name}", total=steps)
-        weth = chain.deploy("WETH9")
-        token_contracts = {"WETH": weth}
-        for token in tokens:
-            if token.symbol != "WETH":
-                token_contracts[token.symbol] = chain.deploy(
-                    "TestToken", f"Titan {token.symbol}", token.symbol, token.decimals
-                )
-        progress.advance(task)
-        dexes: list[dict[str, Any]] = []
-        routers = {}
-        factories = {}
-        for name in V2_DEXES:
-            factory = chain.deploy("UniswapV2Factory", deployer)
-            router = chain.deploy("UniswapV2Router02", factory.address, weth.address)
-            factories[name], routers[name] = factory, router
-            dexes.append(
-                {"name": name, "kind": "v2", "factory": factory.address,
-                 "router": router.address, "fee_bps": 30}
-            )  # fmt: skip
-        progress.advance(task)
-        v3_factory = chain.deploy("UniswapV3Factory")
-        # The descriptor only renders NFT metadata; any address will do on the devnet.
-        npm = chain.deploy("NonfungiblePositionManager", v3_factory.address, weth.address, deployer)
-        swap_router = chain.deploy("SwapRouter", v3_factory.address, weth.address)
-        quoter = chain.deploy("QuoterV2", v3_factory.address, weth.address)
-        executor = chain.deploy("TitanArbExecutor")
-        dexes.append(
-            {"name": "uniswap_v3", "kind": "v3", "factory": v3_factory.address,
-             "router": swap_router.address, "quoter": quoter.address}
-        )  # fmt: skip
-        progress.advance(task)
-
-        spenders = [*routers.values(), npm, swap_router, executor]
-        by_symbol = {t.symbol: t for t in tokens}
-        total_usd = sum(p.liquidity_usd for p in pools) * 4
-        for account in chain.accounts:
-            usd = total_usd if account == deployer else ACCOUNT_FUNDING_USD
-            _fund(chain, account, token_contracts, by_symbol, usd, spenders)
-            progress.advance(task)
-        chain.settle()
-
-        manifest_pools = []
-        for spec in pools:
-            manifest_pools.append(
-                _create_pool(chain, spec, by_symbol, token_contracts, factories, routers,
-                             v3_factory, npm, scenario)
-            )  # fmt: skip
-            progress.advance(task)
-        chain.settle()
+    by_symbol = {t.symbol: t for t in tokens}
+    rpc_url = str(getattr(w3.provider, "endpoint_uri", ""))
+    # On stderr: stdout is the CLI's answer (its `ready` line).
+    console = Console(stderr=True)
+    with Progress(console=console, disable=not show_progress, transient=True) as progress:
+        # In transactions; a V3 pool's is an estimate until its ranges are known.
+        estimate = (len(tokens) + 12) + len(chain.accounts) * len(tokens) * (1 + len(SPENDERS))
+        estimate += sum(1 if p.kind == "v2" else 1 + len(scenario.v3_ranges) for p in pools)
+        task = progress.add_task(f"deploying {scenario.name}", total=estimate)
+        with TxBatch(chain, rpc_url, on_mined=lambda n: progress.advance(task, n)) as batch:
+            c = _deploy_contracts(chain, batch, tokens)
+            total_usd = sum(p.liquidity_usd for p in pools) * 4
+            for account in chain.accounts:
+                usd = total_usd if account == deployer else ACCOUNT_FUNDING_USD
+                _fund(chain, batch, account, c, by_symbol, usd)
+            batch.flush()  # the pools spend the deployer's tokens
+            manifest_pools = [_create_pool(batch, spec, by_symbol, c, scenario) for spec in pools]
+            progress.update(task, total=batch.sent + batch.queued)
+        unmade = [p for p in manifest_pools if p["address"] is None]
+        if unmade:
+            raise RuntimeError(f"{len(unmade)} pools without a creation log, first: {unmade[0]}")
 
     return {
         "chain_id": w3.eth.chain_id,
@@ -96,18 +70,36 @@ def deploy(w3: Web3, scenario: Scenario, seed: int, show_progress: bool = True) 
         "verifier": verifier,
         "traders": chain.accounts[2:],
         "contracts": {
-            "weth": weth.address,
-            "v3_factory": v3_factory.address,
-            "v3_position_manager": npm.address,
-            "v3_swap_router": swap_router.address,
-            "v3_quoter_v2": quoter.address,
-            "arb_executor": executor.address,
+            "weth": c.weth.address,
+            "v3_factory": c.v3_factory.address,
+            "v3_position_manager": c.npm.address,
+            "v3_swap_router": c.swap_router.address,
+            "v3_quoter_v2": c.quoter.address,
+            "arb_executor": c.executor.address,
         },
-        "dexes": dexes,
+        "dexes": [
+            *(
+                {
+                    "name": name,
+                    "kind": "v2",
+                    "factory": c.factories[name].address,
+                    "router": c.routers[name].address,
+                    "fee_bps": 30,
+                }
+                for name in V2_DEXES
+            ),
+            {
+                "name": "uniswap_v3",
+                "kind": "v3",
+                "factory": c.v3_factory.address,
+                "router": c.swap_router.address,
+                "quoter": c.quoter.address,
+            },
+        ],
         "tokens": [
             {
                 "symbol": t.symbol,
-                "address": token_contracts[t.symbol].address,
+                "address": c.tokens[t.symbol].address,
                 "decimals": t.decimals,
                 "usd": t.usd,
             }
@@ -118,67 +110,178 @@ def deploy(w3: Web3, scenario: Scenario, seed: int, show_progress: bool = True) 
     }
 
 
+@dataclass
+class Contracts:
+    chain: Chain
+    addresses: dict[str, str] = field(default_factory=dict)
+
+    def _get(self, key: str, name: str) -> Contract:
+        return self.chain.contract(name, self.addresses[key])
+
+    def setter(self, key: str) -> Callable[[str], None]:
+        return lambda address: self.addresses.__setitem__(key, address)
+
+    @cached_property
+    def tokens(self) -> dict[str, Contract]:
+        return {
+            key.removeprefix("token:"): self._get(key, "WETH9" if key == "token:WETH" else "TestToken")
+            for key in self.addresses if key.startswith("token:")
+        }  # fmt: skip
+
+    @cached_property
+    def weth(self) -> Contract:
+        return self._get("token:WETH", "WETH9")
+
+    @cached_property
+    def factories(self) -> dict[str, Contract]:
+        return {n: self._get(f"factory:{n}", "UniswapV2Factory") for n in V2_DEXES}
+
+    @cached_property
+    def routers(self) -> dict[str, Contract]:
+        return {n: self._get(f"router:{n}", "UniswapV2Router02") for n in V2_DEXES}
+
+    @cached_property
+    def v3_factory(self) -> Contract:
+        return self._get("v3_factory", "UniswapV3Factory")
+
+    @cached_property
+    def npm(self) -> Contract:
+        return self._get("npm", "NonfungiblePositionManager")
+
+    @cached_property
+    def swap_router(self) -> Contract:
+        return self._get("swap_router", "SwapRouter")
+
+    @cached_property
+    def quoter(self) -> Contract:
+        return self._get("quoter", "QuoterV2")
+
+    @cached_property
+    def executor(self) -> Contract:
+        return self._get("executor", "TitanArbExecutor")
+
+    @cached_property
+    def spenders(self) -> list[Contract]:
+        return [*self.routers.values(), self.npm, self.swap_router, self.executor]
+
+
+# Every account approves these for every token (the names are `Contracts` properties).
+SPENDERS = (*(f"router:{n}" for n in V2_DEXES), "npm", "swap_router", "executor")
+
+
+def _deploy_contracts(chain: Chain, batch: TxBatch, tokens: list[TokenSpec]) -> Contracts:
+    """Two blocks: what needs no address, then what is built on those addresses."""
+    deployer = chain.accounts[0]
+    c = Contracts(chain)
+    batch.deploy("WETH9", sender=deployer, on_address=c.setter("token:WETH"))
+    for token in tokens:
+        if token.symbol != "WETH":
+            batch.deploy("TestToken", f"Titan {token.symbol}", token.symbol, token.decimals,
+                         sender=deployer, on_address=c.setter(f"token:{token.symbol}"))  # fmt: skip
+    for name in V2_DEXES:
+        batch.deploy("UniswapV2Factory", deployer, sender=deployer,
+                     on_address=c.setter(f"factory:{name}"))  # fmt: skip
+    batch.deploy("UniswapV3Factory", sender=deployer, on_address=c.setter("v3_factory"))
+    batch.deploy("TitanArbExecutor", sender=deployer, on_address=c.setter("executor"))
+    batch.flush()
+    weth = c.addresses["token:WETH"]
+    for name in V2_DEXES:
+        batch.deploy("UniswapV2Router02", c.addresses[f"factory:{name}"], weth,
+                     sender=deployer, on_address=c.setter(f"router:{name}"))  # fmt: skip
+    v3_factory = c.addresses["v3_factory"]
+    # The descriptor only renders NFT metadata; any address will do on the devnet.
+    batch.deploy("NonfungiblePositionManager", v3_factory, weth, deployer,
+                 sender=deployer, on_address=c.setter("npm"))  # fmt: skip
+    batch.deploy(
+        "SwapRouter", v3_factory, weth, sender=deployer, on_address=c.setter("swap_router")
+    )
+    batch.deploy("QuoterV2", v3_factory, weth, sender=deployer, on_address=c.setter("quoter"))
+    batch.flush()
+    return c
+
+
 def _fund(
     chain: Chain,
+    batch: TxBatch,
     account: str,
-    contracts: dict[str, Any],
+    c: Contracts,
     tokens: dict[str, TokenSpec],
     usd: float,
-    spenders: list[Any],
 ) -> None:
-    for symbol, contract in contracts.items():
+    spenders = c.spenders
+    for symbol, contract in c.tokens.items():
         amount = raw_amount(usd, tokens[symbol])
         if symbol == "WETH":
             chain.rpc("anvil_setBalance", account, hex(amount * 2 + 10**24))
-            chain.send(contract, "deposit", sender=account, value=amount, gas=100_000)
+            batch.send(contract, "deposit", sender=account, value=amount, gas=100_000)
         else:
-            chain.send(contract, "mint", account, amount, sender=chain.accounts[0], gas=100_000)
+            batch.send(contract, "mint", account, amount, sender=chain.accounts[0], gas=100_000)
         for spender in spenders:
-            chain.send(contract, "approve", spender.address, MAX_UINT, sender=account, gas=100_000)
+            batch.send(contract, "approve", spender.address, MAX_UINT, sender=account, gas=100_000)
 
 
-def _sorted_pair(spec: PoolSpec, token_contracts: dict[str, Any]) -> tuple[str, str, bool]:
-    a, b = (token_contracts[s].address for s in spec.pair)
+def _sorted_pair(spec: PoolSpec, c: Contracts) -> tuple[str, str, bool]:
+    a, b = (c.tokens[s].address for s in spec.pair)
     flipped = int(a, 16) > int(b, 16)
     return (b, a, True) if flipped else (a, b, False)
 
 
+def _created(log_topic: str, factory: str, entry: dict[str, Any]) -> Callable[[Receipt], None]:
+    """Reads the pool's address from its factory's creation log in the receipt."""
+
+    def read(receipt: Receipt) -> None:
+        for log in receipt["logs"]:
+            if log["address"].lower() == factory.lower() and log["topics"][0] == log_topic:
+                # PairCreated data: pair, index; PoolCreated data: tickSpacing, pool.
+                word = log["data"][2:66] if entry["kind"] == "v2" else log["data"][66:130]
+                entry["address"] = Web3.to_checksum_address("0x" + word[24:])
+                return
+        raise RuntimeError(f"no creation log for {entry}")
+
+    return read
+
+
+PAIR_CREATED = Web3.keccak(text="PairCreated(address,address,address,uint256)").to_0x_hex()
+POOL_CREATED = Web3.keccak(text="PoolCreated(address,address,uint24,int24,address)").to_0x_hex()
+
+
 def _create_pool(
-    chain: Chain,
+    batch: TxBatch,
     spec: PoolSpec,
     tokens: dict[str, TokenSpec],
-    token_contracts: dict[str, Any],
-    factories: dict[str, Any],
-    routers: dict[str, Any],
-    v3_factory: Any,
-    npm: Any,
+    c: Contracts,
     scenario: Scenario,
 ) -> dict[str, Any]:
-    deployer = chain.accounts[0]
+    """Queue the pool's transactions; its manifest entry gets its address once they are mined."""
+    deployer = batch.chain.accounts[0]
     base, quote = (tokens[s] for s in spec.pair)
     half_usd = spec.liquidity_usd / 2
-    token0, token1, flipped = _sorted_pair(spec, token_contracts)
+    token0, token1, flipped = _sorted_pair(spec, c)
     if spec.kind == "v2":
+        entry = {"address": None, "dex": spec.dex, "kind": "v2",
+                 "token0": token0, "token1": token1, "fee_bps": 30}  # fmt: skip
         amount_base = raw_amount(half_usd, base)
         amount_quote = raw_amount(half_usd * spec.skew, quote)
-        chain.send(
-            routers[spec.dex], "addLiquidity",
-            token_contracts[base.symbol].address, token_contracts[quote.symbol].address,
+        factory = c.factories[spec.dex].address
+        batch.send(
+            c.routers[spec.dex], "addLiquidity",
+            c.tokens[base.symbol].address, c.tokens[quote.symbol].address,
             amount_base, amount_quote, 0, 0, deployer, FAR_FUTURE, sender=deployer,
+            on_receipt=_created(PAIR_CREATED, factory, entry),
         )  # fmt: skip
-        chain.settle()
-        address = factories[spec.dex].functions.getPair(token0, token1).call()
-        return {"address": address, "dex": spec.dex, "kind": "v2",
-                "token0": token0, "token1": token1, "fee_bps": 30}  # fmt: skip
+        return entry
 
     spacing = TICK_SPACING[spec.fee]
+    entry = {"address": None, "dex": "uniswap_v3", "kind": "v3", "token0": token0,
+             "token1": token1, "fee": spec.fee, "tick_spacing": spacing}  # fmt: skip
     # Price of token0 in token1, in raw units.
     t0, t1 = (quote, base) if flipped else (base, quote)
     human = (t0.usd / t1.usd) * (spec.skew if not flipped else 1 / spec.skew)
     price_raw = human * 10 ** (t1.decimals - t0.decimals)
     sqrt_price_x96 = math.isqrt(int(price_raw * 2**192))
-    chain.send(npm, "createAndInitializePoolIfNecessary", token0, token1, spec.fee,
-               sqrt_price_x96, sender=deployer)  # fmt: skip
+    batch.send(c.npm, "createAndInitializePoolIfNecessary", token0, token1, spec.fee,
+               sqrt_price_x96, sender=deployer,
+               on_receipt=_created(POOL_CREATED, c.v3_factory.address, entry))  # fmt: skip
     tick = math.floor(math.log(price_raw) / math.log(1.0001))
     for r in scenario.v3_ranges:
         lower = max(MIN_TICK // spacing * spacing + spacing, (tick + r.lower) // spacing * spacing)
@@ -188,8 +291,5 @@ def _create_pool(
         usd = spec.liquidity_usd * r.weight
         params = (token0, token1, spec.fee, lower, upper, raw_amount(usd, t0), raw_amount(usd, t1),
                   0, 0, deployer, FAR_FUTURE)  # fmt: skip
-        chain.send(npm, "mint", params, sender=deployer)
-    chain.settle()
-    address = v3_factory.functions.getPool(token0, token1, spec.fee).call()
-    return {"address": address, "dex": "uniswap_v3", "kind": "v3", "token0": token0,
-            "token1": token1, "fee": spec.fee, "tick_spacing": spacing}  # fmt: skip
+        batch.send(c.npm, "mint", params, sender=deployer)
+    return entry

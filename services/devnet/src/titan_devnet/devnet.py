@@ -45,7 +45,7 @@ def cache_key(scenario_name: str, seed: int) -> str:
     digest = hashlib.sha256(f"{scenario_name}:{seed}".encode())
     digest.update(scenario.load(scenario_name).model_dump_json().encode())
     digest.update(artifacts.sources_digest().encode())
-    for module in ("deploy.py", "scenario.py", "chain.py"):
+    for module in ("deploy.py", "scenario.py", "chain.py", "batch.py"):
         digest.update((code / module).read_bytes())
     return digest.hexdigest()[:16]
 

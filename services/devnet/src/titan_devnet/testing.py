@@ -36,9 +36,11 @@ class Devnet:
 
     running: devnet_module.RunningDevnet
     chain: Chain = field(init=False)
+    _deployed: str = field(init=False)  # a snapshot of the market as deployed
 
     def __post_init__(self) -> None:
         self.chain = Chain(self.running.w3)
+        self._deployed = self.snapshot()
 
     @property
     def rpc_url(self) -> str:
@@ -79,6 +81,13 @@ class Devnet:
         if not self.rpc("evm_revert", snapshot_id):
             raise RuntimeError(f"evm_revert {snapshot_id} failed")
         self.rpc("anvil_dropAllTransactions")
+
+    def reset(self) -> None:
+        """Back to the market as deployed, for tests that need prices near the fair ones: earlier
+        tests' flows and big swaps leave gaps that nothing arbitrages away.
+        The chain's head goes back too; start services after this, not before."""
+        self.revert(self._deployed)
+        self._deployed = self.snapshot()  # a revert consumes its snapshot
 
     def pool(self, address: str) -> dict[str, Any]:
         return next(p for p in self.manifest["pools"] if p["address"].lower() == address.lower())

@@ -24,6 +24,7 @@ def stack(devnet: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sta
         print("skipping: titan_ingest is not installed")
         pytest.skip("titan_ingest is not installed")
     logs = tmp_path_factory.mktemp("stack")
+    devnet.reset()  # the market as deployed, not as earlier tests left it
     s = start_stack(devnet, Path(engine_bin), logs)
     try:
         yield s
