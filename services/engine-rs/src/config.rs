@@ -20,6 +20,8 @@ pub struct Config {
     pub rpc_timeout: Duration,
     /// HTTP requests in flight past which the API answers 503 with `Retry-After`.
     pub max_in_flight: usize,
+    /// Largest request body accepted; past it 413 `payload_too_large`.
+    pub max_body_bytes: usize,
     /// `TITAN_API_KEY`: when set, every route but `/health` requires it in `X-API-Key`.
     pub api_key: Option<Secret>,
 }
@@ -59,6 +61,8 @@ impl Default for Config {
             log_level: "info".to_string(),
             rpc_timeout: Duration::from_secs(5),
             max_in_flight: 256,
+            // a full batch of V3 cycles with their ticks runs to megabytes
+            max_body_bytes: 8 << 20,
             api_key: None,
         }
     }
@@ -104,6 +108,15 @@ impl Config {
             if c.max_in_flight == 0 {
                 return Err(ConfigError {
                     name: "ENGINE_MAX_IN_FLIGHT",
+                    reason: "must be 1 or more".into(),
+                });
+            }
+        }
+        if let Some(v) = get("ENGINE_MAX_BODY_BYTES") {
+            c.max_body_bytes = parse("ENGINE_MAX_BODY_BYTES", &v)?;
+            if c.max_body_bytes == 0 {
+                return Err(ConfigError {
+                    name: "ENGINE_MAX_BODY_BYTES",
                     reason: "must be 1 or more".into(),
                 });
             }

@@ -18,7 +18,7 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
-    #[error("request body larger than 1 MiB")]
+    #[error("request body larger than ENGINE_MAX_BODY_BYTES")]
     PayloadTooLarge,
     #[error("batch of {got} cycles is above the limit of {limit}")]
     BatchTooLarge { got: usize, limit: usize },

@@ -29,9 +29,6 @@ pub use api::AppState;
 pub use config::Config;
 use error::ApiError;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(uri.path().to_string())
 }
@@ -74,7 +71,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::admission::api_key))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::track))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn(error::server_failures))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -200,7 +200,7 @@ async fn error_cases() {
         (got, answer["error"]["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("malformed_json"))
     );
-    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(2 << 20));
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(Config::default().max_body_bytes + 1));
     assert_eq!(send("POST", "/api/pool", Some(big)).await.0, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -469,5 +469,27 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (status, _) = rt.block_on(post(path, body));
         prop_assert!(!status.is_server_error());
+    }
+}
+
+#[tokio::test]
+async fn a_body_past_the_configured_limit_is_413() {
+    let router = app(AppState::new(Config { max_body_bytes: 1024, ..config() }));
+    let cycle = json!({"hops": [{"pool": v2_state("1000", "1000"), "zero_for_one": true}]});
+    let small = json!({"cycles": [cycle]}).to_string();
+    let big = json!({"cycles": vec![cycle; 8]}).to_string();
+    assert!(small.len() <= 1024 && big.len() > 1024, "{} {}", small.len(), big.len());
+    for (body, expected) in [(small, StatusCode::OK), (big, StatusCode::PAYLOAD_TOO_LARGE)] {
+        let req = Request::post("/api/routes/evaluate")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), expected);
+        if expected == StatusCode::PAYLOAD_TOO_LARGE {
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            let body: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+        }
     }
 }

@@ -42,6 +42,7 @@ class ServiceError(ClientError):
         self.service = service
         self.status = status
         self.code = code
+        self.message = message
         self.details = details
 
 

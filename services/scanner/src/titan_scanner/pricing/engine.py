@@ -1,8 +1,9 @@
 """The engine batch: cycles with their pools' exact states in, optimal sizes and amounts out.
 
-One request per block (split at the engine's batch limit); the engine answers each cycle on
-its own, so one bad cycle never fails the others. This module is the only place that knows
-the shape of `POST /api/routes/evaluate`.
+One request per block (split at the engine's batch limit, and in halves when the body is past
+the engine's size limit: pools with many ticks make a big batch megabytes); the engine answers
+each cycle on its own, so one bad cycle never fails the others. This module is the only place
+that knows the shape of `POST /api/routes/evaluate`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from titan_common.clients import EngineClient
+from titan_common.clients import EngineClient, ServiceError
 from titan_common.models import parse_int256, parse_uint256
 from titan_scanner.cycles.index import Cycle
 
@@ -84,7 +85,23 @@ async def evaluate(
     """Evaluate every cycle, in batches of at most `batch_max`; raises if the engine is down."""
     answers: list[EngineAnswer] = []
     for start in range(0, len(cycles), batch_max):
-        chunk = cycles[start : start + batch_max]
-        body = {"cycles": [cycle_request(c, wire_state) for c in chunk]}
-        answers.extend(_answers(await client.evaluate_routes(body), len(chunk)))
+        answers.extend(await _evaluate_chunk(client, cycles[start : start + batch_max], wire_state))
     return answers
+
+
+async def _evaluate_chunk(
+    client: EngineClient, chunk: Sequence[Cycle], wire_state: Callable[[str], dict[str, Any]]
+) -> list[EngineAnswer]:
+    body = {"cycles": [cycle_request(c, wire_state) for c in chunk]}
+    try:
+        return _answers(await client.evaluate_routes(body), len(chunk))
+    except ServiceError as exc:
+        if exc.status != 413:
+            raise
+        if len(chunk) == 1:  # one cycle past the limit: its own failure, not the block's
+            return [CycleFailure(exc.code, exc.message)]
+    half = len(chunk) // 2
+    return [
+        *await _evaluate_chunk(client, chunk[:half], wire_state),
+        *await _evaluate_chunk(client, chunk[half:], wire_state),
+    ]
