@@ -10,7 +10,7 @@ the cap is applied before sharding, so the shards of n scanners partition one sa
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from titan_scanner.graph.tokens import PoolInfo, TokenGraph
@@ -38,6 +38,10 @@ class Cycle(NamedTuple):
         return tuple(hop.pool for hop in self.hops)
 
 
+# A cycle built without NamedTuple's keyword-checking constructor: ~3x faster, the same tuple.
+_new_cycle = tuple.__new__
+
+
 def cycle_key(hops: tuple[CycleHop, ...]) -> str:
     return "|".join(f"{hop.pool}:{int(hop.zero_for_one)}" for hop in hops)
 
@@ -49,7 +53,12 @@ def shard_of(key: str, count: int) -> int:
 
 
 class CycleIndex:
-    """Every cycle of this shard, and for each pool the ids of the cycles it is in."""
+    """Every cycle of this shard, and for each pool the ids of the cycles it is in.
+
+    Candidate cycles through a new pool are taken in a fixed order, and one is kept when none
+    of its pools is at the cap yet. A cycle is found once, when the last of its pools arrives
+    (the others were in the graph before it, this pool was not), so no cycle comes twice.
+    """
 
     def __init__(
         self,
@@ -66,8 +75,8 @@ class CycleIndex:
         self.cycles: list[Cycle] = []
         self._by_pool: dict[str, list[int]] = {}
         self._count: dict[str, int] = {}  # cycles per pool before sharding, for the cap
-        self._keys: set[tuple[CycleHop, ...]] = set()
-        self._hops: dict[tuple[str, str], CycleHop] = {}
+        # _out[a][b]: the hop from a to b of every pool between them, in the pools' order.
+        self._out: dict[str, dict[str, list[CycleHop]]] = {}
 
     def __len__(self) -> int:
         return len(self.cycles)
@@ -83,15 +92,26 @@ class CycleIndex:
         """Add a pool and return the new cycles of this shard that go through it."""
         if not self.graph.add(info):
             return []
-        self._count.setdefault(info.address, 0)
+        hops = {
+            info.token0: CycleHop(info.address, True, info.token0, info.token1),
+            info.token1: CycleHop(info.address, False, info.token1, info.token0),
+        }
+        for token_in, hop in hops.items():
+            self._out.setdefault(token_in, {}).setdefault(hop.token_out, []).append(hop)
+        self._count[info.address] = 0
         added: list[Cycle] = []
+        if self.max_per_pool <= 0:
+            return added
         for base in self.base_tokens:
-            for path in self._paths_through(info, base):
-                if self._count[info.address] >= self.max_per_pool:
-                    return added
-                cycle = self._accept(base, path)
-                if cycle is not None:
-                    added.append(cycle)
+            if base in hops:
+                full = self._pairs(info, base, hops, added)
+                if not full and self.max_hops >= 3:
+                    full = self._triangles_from(info, base, hops, added, first=True)
+                    full = full or self._triangles_from(info, base, hops, added, first=False)
+            else:
+                full = self.max_hops >= 3 and self._triangles_across(info, base, hops, added)
+            if full:
+                break
         return added
 
     def cycles_of(self, pool: str) -> list[int]:
@@ -100,31 +120,17 @@ class CycleIndex:
     def pools(self) -> list[str]:
         return list(self._by_pool)
 
-    def _full(self, address: str) -> bool:
-        return self._count.get(address, 0) >= self.max_per_pool
-
-    def _hop(self, info: PoolInfo, token_in: str) -> CycleHop:
-        hop = self._hops.get((info.address, token_in))
-        if hop is None:
-            hop = CycleHop(info.address, token_in == info.token0, token_in, info.other(token_in))
-            self._hops[(info.address, token_in)] = hop
-        return hop
-
-    def _accept(self, base: str, path: tuple[CycleHop, ...]) -> Cycle | None:
-        count, cap = self._count, self.max_per_pool
-        for hop in path:
-            if count[hop.pool] >= cap:
-                return None
-        if path in self._keys:
-            return None
-        self._keys.add(path)
+    def _take(self, base: str, path: tuple[CycleHop, ...], added: list[Cycle]) -> None:
+        """Count a cycle against its pools' caps; keep it when it falls in this shard."""
+        count = self._count
         for hop in path:
             count[hop.pool] += 1
         shards = self.shard[1]
         if shards > 1 and shard_of(cycle_key(path), shards) != self.shard[0]:
-            return None
-        cycle = Cycle(len(self.cycles), base, path)
+            return
+        cycle = _new_cycle(Cycle, (len(self.cycles), base, path))
         self.cycles.append(cycle)
+        added.append(cycle)
         by_pool = self._by_pool
         for hop in path:
             ids = by_pool.get(hop.pool)
@@ -132,55 +138,75 @@ class CycleIndex:
                 by_pool[hop.pool] = [cycle.id]
             else:
                 ids.append(cycle.id)
-        return cycle
 
-    def _paths_through(self, p: PoolInfo, base: str) -> Iterator[tuple[CycleHop, ...]]:
-        g = self.graph
-        if base in (p.token0, p.token1):
-            x = p.other(base)
-            # 2-hop: the same pair on another pool (another DEX or fee tier), both orders.
-            for q_addr in g.pools_between(base, x):
-                if q_addr != p.address and not self._full(q_addr):
-                    q = g[q_addr]
-                    yield (self._hop(p, base), self._hop(q, x))
-                    yield (self._hop(q, base), self._hop(p, x))
-            if self.max_hops >= 3:
-                # 3-hop with p first (base -> x) or last (x -> base).
-                yield from self._triangles_from(p, base, x, first=True)
-                yield from self._triangles_from(p, base, x, first=False)
-        elif self.max_hops >= 3:
-            # 3-hop with p in the middle, in both directions.
-            for x, y in ((p.token0, p.token1), (p.token1, p.token0)):
-                for a_addr in g.pools_between(base, x):
-                    if self._full(a_addr):
-                        continue
-                    for c_addr in g.pools_between(y, base):
-                        if not self._full(c_addr):
-                            yield (
-                                self._hop(g[a_addr], base),
-                                self._hop(p, x),
-                                self._hop(g[c_addr], y),
-                            )
+    # Each walk below returns True as soon as the new pool is at the cap (nothing more can be
+    # taken) and skips a candidate whose other pools are: a pool at the cap stays there.
+
+    def _pairs(self, p: PoolInfo, base: str, hops: dict[str, CycleHop], added: list[Cycle]) -> bool:
+        """2-hop: the same pair on another pool (another DEX or fee tier), both orders."""
+        x = p.other(base)
+        count, cap, out = self._count, self.max_per_pool, self._out
+        for q_go, q_back in zip(out[base][x], out[x][base], strict=True):
+            q = q_go.pool
+            if q == p.address or count[q] >= cap:
+                continue
+            self._take(base, (hops[base], q_back), added)
+            if count[p.address] >= cap:
+                return True
+            if count[q] < cap:
+                self._take(base, (q_go, hops[x]), added)
+                if count[p.address] >= cap:
+                    return True
+        return False
 
     def _triangles_from(
-        self, p: PoolInfo, base: str, x: str, first: bool
-    ) -> Iterator[tuple[CycleHop, ...]]:
-        g = self.graph
-        for y in sorted(g.neighbors(x)):
+        self, p: PoolInfo, base: str, hops: dict[str, CycleHop], added: list[Cycle], first: bool
+    ) -> bool:
+        """3-hop with p first (base -> x -> y -> base) or last (base -> y -> x -> base)."""
+        x = p.other(base)
+        count, cap, out = self._count, self.max_per_pool, self._out
+        out_x, out_base = out[x], out[base]
+        p_hop = hops[base] if first else hops[x]
+        for y in sorted(out_x):
             if y in (base, x):
                 continue
-            closing = g.pools_between(y, base)
-            if not closing:
+            ends = out[y].get(base) if first else out_base.get(y)
+            if not ends:
                 continue
-            for mid_addr in g.pools_between(x, y):
-                if self._full(mid_addr):
+            for mid in out_x[y] if first else out[y][x]:
+                m = mid.pool
+                if count[m] >= cap:
                     continue
-                mid = g[mid_addr]
-                for end_addr in closing:
-                    if self._full(end_addr):
+                for end in ends:
+                    if count[end.pool] >= cap:
                         continue
-                    end = g[end_addr]
-                    if first:
-                        yield (self._hop(p, base), self._hop(mid, x), self._hop(end, y))
-                    else:
-                        yield (self._hop(end, base), self._hop(mid, y), self._hop(p, x))
+                    self._take(base, (p_hop, mid, end) if first else (end, mid, p_hop), added)
+                    if count[p.address] >= cap:
+                        return True
+                    if count[m] >= cap:
+                        break
+        return False
+
+    def _triangles_across(
+        self, p: PoolInfo, base: str, hops: dict[str, CycleHop], added: list[Cycle]
+    ) -> bool:
+        """3-hop with p in the middle (base -> x -> y -> base), in both directions."""
+        count, cap, out = self._count, self.max_per_pool, self._out
+        out_base = out.get(base, {})
+        for x, y in ((p.token0, p.token1), (p.token1, p.token0)):
+            starts, ends = out_base.get(x), out[y].get(base)
+            if not starts or not ends:
+                continue
+            for start in starts:
+                s = start.pool
+                if count[s] >= cap:
+                    continue
+                for end in ends:
+                    if count[end.pool] >= cap:
+                        continue
+                    self._take(base, (start, hops[x], end), added)
+                    if count[p.address] >= cap:
+                        return True
+                    if count[s] >= cap:
+                        break
+        return False

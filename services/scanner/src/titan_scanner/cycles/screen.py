@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
 
 from titan_common.models import PoolStateV2, PoolStateV3
-from titan_scanner.cycles.index import Cycle
+from titan_scanner.cycles.index import Cycle, CycleHop
 
 _LOG_Q96 = 96 * math.log(2)
 _UNUSABLE = -math.inf
 IdArray = npt.NDArray[np.int64]
+_NO_IDS: IdArray = np.zeros(0, dtype=np.int64)
 
 
 def log_rates(state: PoolStateV2 | PoolStateV3) -> tuple[float, float]:
@@ -47,10 +49,10 @@ class Screener:
         # Edge 2*slot is zero-for-one, 2*slot+1 the other way; slot 0 pads 2-hop cycles.
         self._rates = np.zeros(64, dtype=np.float64)
         self._rows = array("q")  # three edge ids per cycle, flat
-        self._edge_of: dict[tuple[str, bool], int] = {}
+        self._edge_of: dict[CycleHop, int] = {}
         self._edges = np.zeros((0, 3), dtype=np.int64)
-        self._by_pool: dict[str, list[int]] = {}
-        self._by_pool_arrays: dict[str, IdArray] = {}
+        self._by_pool: defaultdict[str, list[int]] = defaultdict(list)
+        self._by_pool_arrays: dict[str, IdArray] = {}  # read-side copies of _by_pool
 
     def __len__(self) -> int:
         return len(self._rows) // 3
@@ -69,26 +71,19 @@ class Screener:
 
     def add_cycles(self, cycles: Iterable[Cycle]) -> None:
         """Register cycles; their ids must continue the index's numbering."""
-        rows, by_pool, stale = self._rows, self._by_pool, self._by_pool_arrays
-        edge_of = self._edge_of
+        rows, by_pool, edge_of = self._rows, self._by_pool, self._edge_of
         for cycle in cycles:
-            if cycle.id != len(rows) // 3:
-                raise ValueError(f"cycle {cycle.id} added out of order")
-            hops = cycle.hops
+            cid, hops = cycle.id, cycle.hops
+            if cid != len(rows) // 3:
+                raise ValueError(f"cycle {cid} added out of order")
             for hop in hops:
-                key = (hop.pool, hop.zero_for_one)
-                edge = edge_of.get(key)
+                edge = edge_of.get(hop)
                 if edge is None:
                     edge = 2 * self._slot_of(hop.pool) + (0 if hop.zero_for_one else 1)
-                    edge_of[key] = edge
+                    edge_of[hop] = edge
                 rows.append(edge)
-                ids = by_pool.get(hop.pool)
-                if ids is None:
-                    by_pool[hop.pool] = [cycle.id]
-                else:
-                    ids.append(cycle.id)
-                    stale.pop(hop.pool, None)
-            for _ in range(3 - len(hops)):
+                by_pool[hop.pool].append(cid)
+            if len(hops) == 2:
                 rows.append(0)
 
     def update_pool(self, state: PoolStateV2 | PoolStateV3) -> None:
@@ -102,18 +97,28 @@ class Screener:
             self._edges = np.frombuffer(self._rows, dtype=np.int64).reshape(-1, 3).copy()
         return self._edges
 
+    def _ids_of(self, pool: str) -> IdArray:
+        ids = self._by_pool.get(pool)
+        if not ids:
+            return _NO_IDS
+        cached = self._by_pool_arrays.get(pool)
+        if cached is None or len(cached) != len(ids):  # ids only ever grow
+            cached = np.array(ids, dtype=np.int64)
+            self._by_pool_arrays[pool] = cached
+        return cached
+
     def cycles_touching(self, pools: Iterable[str]) -> IdArray:
         """Ids of the cycles through any of `pools`, each once, ascending."""
-        arrays = []
-        for pool in pools:
-            ids = self._by_pool_arrays.get(pool)
-            if ids is None:
-                ids = np.array(self._by_pool.get(pool, []), dtype=np.int64)
-                self._by_pool_arrays[pool] = ids
-            arrays.append(ids)
+        arrays = [self._ids_of(pool) for pool in pools]
         if not arrays:
             return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate(arrays))
+        ids = np.concatenate(arrays)
+        if 16 * len(ids) < len(self):
+            return np.unique(ids)
+        # Many pools: marking the ids is linear, where np.unique sorts.
+        seen = np.zeros(len(self), dtype=np.bool_)
+        seen[ids] = True
+        return np.flatnonzero(seen)
 
     def log_edges(self, ids: IdArray) -> npt.NDArray[np.float64]:
         edges = self._edge_matrix()[ids]

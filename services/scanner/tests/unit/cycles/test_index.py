@@ -158,3 +158,46 @@ def test_duplicate_pool_is_ignored(pools: Any) -> None:
     index.add_pool(PoolInfo.from_state(a))
     assert len(index.add_pool(PoolInfo.from_state(b))) == 2
     assert index.add_pool(PoolInfo.from_state(b)) == []
+
+
+def _every_cycle(infos: list[PoolInfo], bases: list[str]) -> set[str]:
+    """Brute force: every 2- and 3-hop cycle from a base token over distinct pools."""
+
+    def hops_from(token: str) -> list[tuple[PoolInfo, str]]:
+        return [(p, p.other(token)) for p in infos if token in (p.token0, p.token1)]
+
+    routes: set[tuple[tuple[PoolInfo, str], ...]] = set()
+    for base in bases:
+        for p, x in hops_from(base):
+            for q, y in hops_from(x):
+                if q is p:
+                    continue
+                route = ((p, base), (q, x))
+                if y == base:
+                    routes.add(route)
+                elif y not in (base, x):
+                    for r, z in hops_from(y):
+                        if z == base and r is not p and r is not q:
+                            routes.add((*route, (r, y)))
+    return {"|".join(f"{p.address}:{int(t == p.token0)}" for p, t in route) for route in routes}
+
+
+def test_uncapped_index_holds_every_cycle_and_no_other(pools: Any) -> None:
+    """Against brute force, on a dense market with several pools per pair, added in any order."""
+    tokens = [pools.token(i) for i in range(6)]
+    states = []
+    for i, (a, b) in enumerate(itertools.combinations(tokens, 2)):
+        states.append(pools.v2(a, b, 10**18, 10**18))
+        if i % 2 == 0:
+            states.append(pools.v2(a, b, 10**18, 10**18, dex="sushiswap"))
+        if i % 3 == 0:
+            states.append(pools.v3(a, b, 1.0, 10**18, fee=500))
+    infos = _infos(states)
+    bases = [tokens[0], tokens[3]]
+    expected = _every_cycle(infos, bases)
+    assert len(expected) > 100
+    for order in (infos, infos[::-1], sorted(infos, key=lambda p: p.address)):
+        index = CycleIndex(bases, max_per_pool=10**9)
+        index.build(order)
+        assert {c.key for c in index.cycles} == expected
+        _check_closed(index)
