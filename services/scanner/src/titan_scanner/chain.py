@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from web3 import AsyncHTTPProvider, AsyncWeb3
+
+# The node did not answer (refused, dropped mid-call, timed out), as against answering with
+# an error (a revert, a bad request): web3's HTTP provider is aiohttp.
+_UNREACHABLE = (OSError, TimeoutError, aiohttp.ClientConnectionError)
+
+
+def node_unreachable(exc: BaseException) -> bool:
+    """True when `exc` says the node did not answer, so the same call may work later."""
+    return isinstance(exc, _UNREACHABLE)
 
 
 class ChainReader:

@@ -157,7 +157,9 @@ def build_runtime(
     forecaster = GasForecaster(ml, chain, settings.chain_id, lambda: health.is_up("ml"))
     verifier = None
     if chain is not None and executor and verifier_account and settings.scanner_verify != "off":
-        verifier = Verifier(chain, executor, verifier_account)
+        verifier = Verifier(
+            chain, executor, verifier_account, settings.scanner_verify_max_age_blocks
+        )
     config = ScannerConfig(
         chain_id=settings.chain_id,
         base_tokens=base_tokens,

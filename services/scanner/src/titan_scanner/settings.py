@@ -50,6 +50,8 @@ class ScannerSettings(TitanSettings):
     # Verification by eth_call of the executor: every opportunity, a share, or none.
     scanner_verify: Literal["all", "sample", "off"] = "all"
     scanner_verify_sample_rate: float = Field(0.1, ge=0.0, le=1.0)
+    # Proofs further behind the head are skipped: the node may no longer hold that state.
+    scanner_verify_max_age_blocks: int = Field(48, ge=1)
     scanner_executor_address: str | None = None
     scanner_verifier_address: str | None = None
 

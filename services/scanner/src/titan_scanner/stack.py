@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+SERVICES = ("engine", "ingest", "ml", "scanner")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -118,9 +120,17 @@ def wait_until(predicate: Any, timeout: float, what: str, every: float = 0.25) -
 
 
 def start_stack(
-    devnet: Any, engine_bin: Path, logs: Path, scanner_env: dict[str, str] | None = None
+    devnet: Any,
+    engine_bin: Path,
+    logs: Path,
+    env: dict[str, dict[str, str]] | None = None,
+    ports: dict[str, int] | None = None,
 ) -> Stack:
-    """Engine, ML (when installed), ingest and scanner against `devnet`; stops all on failure."""
+    """Engine, ML (when installed), ingest and scanner against `devnet`; stops all on failure.
+
+    `env` adds variables per service (`{"ingest": {...}}`), over the stack's own; `ports`
+    chooses a service's port (a fault test puts a proxy in front of it first)."""
+    extra = env or {}
     chain = {
         "CHAIN_RPC_URL": devnet.rpc_url,
         "CHAIN_WS_URL": devnet.ws_url,
@@ -129,7 +139,7 @@ def start_stack(
         "LOG_FORMAT": "json",
         "TITAN_CONFIG_FILE": str(logs / "absent.json"),
     }
-    ports = {name: free_port() for name in ("engine", "ingest", "ml", "scanner")}
+    ports = {name: (ports or {}).get(name) or free_port() for name in SERVICES}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     services = {
         **chain,
@@ -143,7 +153,7 @@ def start_stack(
     s.processes["engine"] = Process(
         "engine",
         [str(engine_bin)],
-        {**services, "RUST_SERVER_PORT": str(ports["engine"])},
+        {**services, "RUST_SERVER_PORT": str(ports["engine"]), **extra.get("engine", {})},
         urls["engine"],
         logs / "engine.log",
     )
@@ -152,14 +162,19 @@ def start_stack(
         s.processes["ml"] = Process(
             "ml",
             [py, "-m", "titan_ml"],
-            {**services, "ML_PORT": str(ports["ml"])},
+            {**services, "ML_PORT": str(ports["ml"]), **extra.get("ml", {})},
             urls["ml"],
             logs / "ml.log",
         )
     s.processes["ingest"] = Process(
         "ingest",
         [py, "-m", "titan_ingest"],
-        {**services, "INGEST_PORT": str(ports["ingest"]), "INGEST_PROGRESS": "false"},
+        {
+            **services,
+            "INGEST_PORT": str(ports["ingest"]),
+            "INGEST_PROGRESS": "false",
+            **extra.get("ingest", {}),
+        },
         urls["ingest"],
         logs / "ingest.log",
     )
@@ -174,7 +189,7 @@ def start_stack(
             "ENABLE_ML_MODELS": "true" if have_ml else "false",
             "SCANNER_PROBE_INTERVAL": "0.5",
             "SCANNER_RECONNECT_MAX": "1.0",
-            **(scanner_env or {}),
+            **extra.get("scanner", {}),
         },
         urls["scanner"],
         logs / "scanner.log",

@@ -51,6 +51,8 @@ _log = structlog.get_logger("scanner.pipeline")
 # Updates older than this at publication come from a snapshot (a resync), not a new block;
 # their age says nothing of the pipeline's speed, so they stay out of the latency figures.
 RESYNC_AGE_MS = 30_000.0
+# Proofs waiting at most: a burst cannot queue proofs for minutes; past it the oldest give way.
+VERIFY_QUEUE = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,7 @@ class Scanner:
         self.stats = ScannerStats()
         self.gas_points: deque[dict[str, Any]] = deque(maxlen=240)  # forecast vs realised
         self._jobs: asyncio.Queue[BlockJob] = asyncio.Queue()
-        self._verifications: asyncio.Queue[Opportunity] = asyncio.Queue(10_000)
+        self._verifications: asyncio.Queue[Opportunity] = asyncio.Queue(VERIFY_QUEUE)
         self._timer: asyncio.TimerHandle | None = None
         self.evaluations_by_block: dict[int, int] = {}
         self._prefetched = 0  # the newest block whose gas quote was asked for
@@ -401,10 +403,15 @@ class Scanner:
         return self.config.verify == "all" or random.random() < self.config.verify_sample_rate
 
     def _queue_verification(self, opp: Opportunity) -> None:
-        try:
-            self._verifications.put_nowait(opp)
-        except asyncio.QueueFull:
-            _log.warning("scanner.verification.queue_full", id=opp.id)
+        """Queue a proof; when the queue is full the oldest proof gives way (`skipped`): the
+        newest opportunities are the ones worth proving, and the oldest would soon be past
+        the node's state window anyway."""
+        if self._verifications.full():
+            oldest = self._verifications.get_nowait()
+            _log.warning("scanner.verification.queue_full", skipped=oldest.id)
+            skipped = Verification(status="skipped", block_number=oldest.block_number)
+            self._spawn(self._record_verification(oldest.id, skipped))
+        self._verifications.put_nowait(opp)
 
     async def run_verifications(self) -> None:
         assert self.verifier is not None

@@ -3,7 +3,10 @@
 The executor performs the hops atomically from the caller's balance and returns the amount
 after each hop; the verifier account holds every token and has approved the executor. The
 opportunity is `verified` when the call's final amount equals the predicted `amount_out` to
-the wei, `mismatch` when it differs, `failed` when the call reverts.
+the wei, `mismatch` when it differs, `failed` when the call reverts. A node that does not
+answer (down, restarting, dropping connections) is waited for, up to `NODE_WAIT_S`, before
+the proof counts as failed: the opportunity is then still proven at its block, not written
+off as a revert because of the node's outage.
 
 The call waits until the chain has a block above the opportunity's: anvil runs an `eth_call`
 at its newest block on the state it is mining the next block on, so about 1 call in 100 at
@@ -21,7 +24,7 @@ from eth_abi.abi import decode, encode
 from eth_utils.abi import function_signature_to_4byte_selector
 
 from titan_common.models import Opportunity, Verification
-from titan_scanner.chain import ChainReader
+from titan_scanner.chain import ChainReader, node_unreachable
 
 _log = structlog.get_logger("scanner.verify")
 
@@ -32,6 +35,16 @@ KIND_CODES = {"v2": 0, "v3": 1}
 # then called at its head all the same); and how often it looks.
 HEAD_WAIT_S = 12.0
 HEAD_POLL_S = 0.2
+# How long a proof waits for a node that does not answer, trying again every
+# `NODE_RETRY_S`, doubling up to `NODE_RETRY_MAX_S`.
+NODE_WAIT_S = 60.0
+NODE_RETRY_S = 0.5
+NODE_RETRY_MAX_S = 5.0
+# How far behind the chain's head a proof may still be made. Nodes keep the state of recent
+# blocks only (anvil here: 64 in memory, geth: 128), and a call at a block whose state is gone
+# fails; a proof queued behind a burst of opportunities is `skipped` instead, so the queue
+# catches up with the head rather than spending its calls on errors.
+MAX_AGE_BLOCKS = 48
 
 
 def encode_execute(opportunity: Opportunity, min_amount_out: int = 0) -> bytes:
@@ -54,12 +67,17 @@ def decode_amounts(data: bytes) -> list[int]:
 
 
 class Verifier:
-    def __init__(self, chain: ChainReader, executor: str, sender: str) -> None:
+    def __init__(
+        self, chain: ChainReader, executor: str, sender: str, max_age: int = MAX_AGE_BLOCKS
+    ) -> None:
         self.chain = chain
         self.executor = executor
         self.sender = sender
+        self.max_age = max_age
         self._head = -1  # the newest block seen
+        self._head_read = 0.0  # when it was read (monotonic)
         self._waited = -1  # the newest block already waited out: its other proofs go at once
+        self._silent_since: float | None = None  # since when the node has not answered
 
     async def _past(self, block: int) -> None:
         """Return once the chain has a block above `block`, or after `HEAD_WAIT_S` (once per
@@ -67,7 +85,7 @@ class Verifier:
         deadline = time.monotonic() + HEAD_WAIT_S
         while self._head <= block and block > self._waited:
             try:
-                self._head = await self.chain.block_number()
+                await self._read_head()
             except Exception:  # the call below fails and says why
                 return
             if self._head > block:
@@ -77,6 +95,20 @@ class Verifier:
                 return
             await asyncio.sleep(HEAD_POLL_S)
 
+    async def _read_head(self) -> None:
+        self._head = await self.chain.block_number()
+        self._head_read = time.monotonic()
+
+    async def _too_old(self, block: int) -> bool:
+        """Whether `block` is more than `max_age` blocks below the head (read at most every
+        `HEAD_POLL_S`: a backlog of proofs does not double the calls)."""
+        if self._head - block <= self.max_age and time.monotonic() - self._head_read > HEAD_POLL_S:
+            try:
+                await self._read_head()
+            except Exception:  # the call below fails and says why
+                return False
+        return self._head - block > self.max_age
+
     def _tx(self, opportunity: Opportunity) -> dict[str, Any]:
         return {
             "from": self.sender,
@@ -84,12 +116,44 @@ class Verifier:
             "data": "0x" + encode_execute(opportunity).hex(),
         }
 
+    async def _call(self, opportunity: Opportunity) -> bytes:
+        """`execute` at the opportunity's block, trying again while the node does not answer;
+        a node's answer, a revert included, is returned or raised. The wait is counted from
+        the node's first silence, so through a long outage the queued proofs do not wait
+        `NODE_WAIT_S` each."""
+        retry = NODE_RETRY_S
+        while True:
+            try:
+                result = await self.chain.call(self._tx(opportunity), opportunity.block_number)
+            except Exception as exc:
+                if not node_unreachable(exc):
+                    self._silent_since = None
+                    raise
+                now = time.monotonic()
+                if self._silent_since is None:
+                    self._silent_since = now
+                if now + retry > self._silent_since + NODE_WAIT_S:
+                    raise
+                _log.info(
+                    "scanner.verification.node_waited",
+                    id=opportunity.id,
+                    reason=str(exc)[:200] or type(exc).__name__,
+                    retry_s=retry,
+                )
+            else:
+                self._silent_since = None
+                return result
+            await asyncio.sleep(retry)
+            retry = min(retry * 2, NODE_RETRY_MAX_S)
+
     async def verify(self, opportunity: Opportunity) -> Verification:
         block = opportunity.block_number
         await self._past(block)
+        if await self._too_old(block):
+            _log.info("scanner.verification.too_old", id=opportunity.id, head=self._head)
+            return Verification(status="skipped", block_number=block)
         try:
-            result = await self.chain.call(self._tx(opportunity), block)
-            realized = decode_amounts(result)[-1]
+            realized = decode_amounts(await self._call(opportunity))[-1]
         except Exception as exc:  # a revert or a node error: the proof failed, say why in logs
             _log.info("scanner.verification.failed", id=opportunity.id, reason=str(exc)[:200])
             return Verification(status="failed", block_number=block)

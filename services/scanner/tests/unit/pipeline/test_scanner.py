@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+from titan_common.models import Verification
 from titan_scanner.testing import get_amount_out, wait_for
 
 
@@ -137,3 +139,22 @@ async def test_stale_and_foreign_updates_are_ignored(service: Any) -> None:
     assert scanner.store.dropped_stale == 1
     scanner.on_update(PoolUpdate(chain_id=1, pool=cheap, block_number=99, log_index=0))
     assert scanner.store.head_block == 70
+
+
+async def test_a_full_proof_queue_gives_way_oldest_first(service: Any) -> None:
+    """Overload drops the oldest proof, recorded `skipped` in the history, never the newest."""
+    cheap, dear = _diverged(service)
+    service.update(cheap, 10)
+    service.update(dear, 10, 1)
+    service.block(10)
+    scanner = service.runtime.scanner
+    await wait_for(lambda: scanner.stats.published >= 1)
+    opp = scanner.publisher.recent[-1]
+    scanner._verifications = asyncio.Queue(2)
+    skipped_before = scanner.stats.verification.get("skipped", 0)
+    pending = opp.model_copy(update={"verification": Verification(status="pending")})
+    scanner._queue_verification(pending)
+    for i in (1, 2):
+        scanner._queue_verification(opp.model_copy(update={"id": f"newer-{i}"}))
+    assert [scanner._verifications.get_nowait().id for _ in range(2)] == ["newer-1", "newer-2"]
+    await wait_for(lambda: scanner.stats.verification.get("skipped", 0) == skipped_before + 1)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import Any
 
 from eth_abi.abi import encode
 
 from titan_common.models import Opportunity
+from titan_scanner.chain import ChainReader, node_unreachable
 from titan_scanner.verify import Verifier
 from titan_scanner.verify import executor as executor_module
 
@@ -105,3 +107,88 @@ async def test_a_quiet_chain_is_waited_out_once_per_block(monkeypatch: Any) -> N
     assert not proof.done()
     chain.head = 9
     assert (await asyncio.wait_for(proof, 5)).status == "verified"
+
+
+async def test_a_proof_far_behind_the_head_is_skipped(monkeypatch: Any) -> None:
+    """Past the node's state window the call could only fail: skipped, no call made; the
+    head is read afresh, so a proof that falls behind while queued is seen to."""
+    monkeypatch.setattr(executor_module, "HEAD_POLL_S", 0.0)
+    chain = Chain(head=101)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40, max_age=10)  # type: ignore[arg-type]
+    assert (await verifier.verify(_opportunity(91))).status == "verified"
+    chain.head = 102
+    skipped = await verifier.verify(_opportunity(91))
+    assert skipped.status == "skipped" and skipped.block_number == 91
+    assert chain.calls == [(91, 101)]
+
+
+class FlakyChain(Chain):
+    """A node that refuses `down` calls (as a stopped node does), then answers."""
+
+    def __init__(self, head: int, down: int, error: Exception) -> None:
+        super().__init__(head)
+        self.down = down
+        self.error = error
+        self.refused = 0
+
+    async def call(self, tx: dict[str, Any], block_number: int) -> bytes:
+        if self.refused < self.down:
+            self.refused += 1
+            raise self.error
+        return await super().call(tx, block_number)
+
+
+def _quick_retries(monkeypatch: Any, wait: float) -> None:
+    monkeypatch.setattr(executor_module, "NODE_WAIT_S", wait)
+    monkeypatch.setattr(executor_module, "NODE_RETRY_S", 0.01)
+    monkeypatch.setattr(executor_module, "NODE_RETRY_MAX_S", 0.02)
+
+
+async def test_a_node_that_does_not_answer_is_waited_for(monkeypatch: Any) -> None:
+    """A stopped node is an outage, not a revert: the proof is made once it answers."""
+    _quick_retries(monkeypatch, wait=5.0)
+    refused = ConnectionRefusedError(111, "Connect call failed")
+    chain = FlakyChain(head=9, down=3, error=refused)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    result = await asyncio.wait_for(verifier.verify(_opportunity(8)), 5)
+    assert result.status == "verified" and chain.refused == 3 and chain.calls == [(8, 9)]
+
+
+async def test_a_node_silent_past_the_wait_fails_the_proof(monkeypatch: Any) -> None:
+    _quick_retries(monkeypatch, wait=0.1)
+    chain = FlakyChain(head=9, down=10**6, error=TimeoutError())
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    result = await asyncio.wait_for(verifier.verify(_opportunity(8)), 5)
+    assert result.status == "failed" and chain.calls == []
+    # The outage is counted from its start: the next proof does not wait it out again.
+    refused_before = chain.refused
+    assert (await asyncio.wait_for(verifier.verify(_opportunity(8)), 5)).status == "failed"
+    assert chain.refused == refused_before + 1
+
+
+async def test_an_answer_that_is_an_error_fails_the_proof_at_once(monkeypatch: Any) -> None:
+    """A revert is the node's answer: no waiting."""
+    _quick_retries(monkeypatch, wait=5.0)
+    chain = FlakyChain(head=9, down=1, error=ValueError("execution reverted"))
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    assert (await verifier.verify(_opportunity(8))).status == "failed"
+    assert chain.refused == 1 and chain.calls == []
+
+
+async def test_a_closed_port_is_unreachable_not_an_answer() -> None:
+    """What web3's HTTP provider raises for a node that is not listening."""
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    reader = ChainReader(f"http://127.0.0.1:{port}", timeout=3)
+    try:
+        tx = {"to": "0x" + "1" * 40, "data": "0x"}
+        try:
+            await reader.call(tx, 1)
+        except Exception as exc:
+            assert node_unreachable(exc), repr(exc)
+        else:
+            raise AssertionError("a closed port answered")
+    finally:
+        await reader.close()
+    assert not node_unreachable(ValueError("execution reverted"))
