@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from titan_common.models import parse_address
 from titan_common.settings import TitanSettings
+
+# The devnet's chain id: its accounts are anvil's well-known test accounts, unlocked.
+DEVNET_CHAIN_ID = 31337
 
 
 class ScannerSettings(TitanSettings):
@@ -55,6 +58,15 @@ class ScannerSettings(TitanSettings):
     scanner_executor_address: str | None = None
     scanner_verifier_address: str | None = None
 
+    # Paper trading: each opportunity the policy would execute is sent for real from one
+    # account (default: the verifier account, on the devnet only) and its outcome recorded.
+    scanner_paper_trading: bool = False
+    scanner_paper_account: str | None = None
+    # Off the devnet (chain id 31337) paper trading needs both: an explicit opt-in and a key,
+    # with which transactions are signed here.
+    scanner_paper_trading_real_chain: bool = False
+    scanner_paper_private_key: SecretStr | None = None
+
     # Time limits for the services the scanner calls, in seconds.
     scanner_engine_timeout: float = Field(2.0, gt=0)
     scanner_ml_timeout: float = Field(0.5, gt=0)
@@ -74,7 +86,9 @@ class ScannerSettings(TitanSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("scanner_executor_address", "scanner_verifier_address")
+    @field_validator(
+        "scanner_executor_address", "scanner_verifier_address", "scanner_paper_account"
+    )
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         return None if value is None else parse_address(value)
@@ -85,6 +99,21 @@ class ScannerSettings(TitanSettings):
         if index >= count:
             raise ValueError(f"SCANNER_SHARD {self.scanner_shard}: index must be below count")
         return self
+
+    @model_validator(mode="after")
+    def _check_paper_trading(self) -> ScannerSettings:
+        if not self.scanner_paper_trading or self.chain_id == DEVNET_CHAIN_ID:
+            return self
+        if not (self.scanner_paper_trading_real_chain and self.scanner_paper_private_key):
+            raise ValueError(
+                f"SCANNER_PAPER_TRADING on chain {self.chain_id} (not the devnet) needs "
+                "SCANNER_PAPER_TRADING_REAL_CHAIN=true and a key in SCANNER_PAPER_PRIVATE_KEY"
+            )
+        return self
+
+    def secrets(self) -> list[str]:
+        key = self.scanner_paper_private_key
+        return super().secrets() + ([key.get_secret_value()] if key else [])
 
     @property
     def shard(self) -> tuple[int, int]:

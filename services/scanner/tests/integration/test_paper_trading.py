@@ -1,0 +1,123 @@
+"""Paper trades on the real devnet: the account's balance moves by the recorded profit, to the
+wei, and a trade that cannot pay back its input reverts and is recorded so, costing gas only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from titan_common.models import Opportunity
+from titan_scanner.chain import ChainReader
+from titan_scanner.verify.executor import decode_amounts, encode_execute
+from titan_scanner.verify.paper import PaperTrader
+
+BALANCE_OF = "0x70a08231"
+
+
+@pytest.fixture
+def market(devnet: Any) -> Iterator[Any]:
+    """The devnet with its market as this test leaves it undone afterwards."""
+    snapshot = devnet.snapshot()
+    try:
+        yield devnet
+    finally:
+        devnet.revert(snapshot)
+
+
+def _balance(devnet: Any, token: str, account: str) -> int:
+    data = BALANCE_OF + bytes(12).hex() + account[2:].lower()
+    return int.from_bytes(devnet.w3.eth.call({"to": token, "data": data}), "big")
+
+
+def _cycle(
+    devnet: Any, first: dict[str, Any], second: dict[str, Any], amount_in: int
+) -> Opportunity:
+    """A two-hop WETH cycle, first pool then second, shaped as the scanner publishes it."""
+    weth = devnet.manifest["contracts"]["weth"]
+    other = first["token1"] if first["token0"] == weth else first["token0"]
+    hops = [
+        {"pool": p["address"], "dex": p["dex"], "kind": "v2", "fee_bps": 30, "token_in": a,
+         "token_out": b, "amount_in": "0", "amount_out": "0"}
+        for p, a, b in ((first, weth, other), (second, other, weth))
+    ]  # fmt: skip
+    shape: dict[str, Any] = {
+        "id": f"31337-{devnet.w3.eth.block_number}-paper",
+        "chain_id": 31337,
+        "block_number": devnet.w3.eth.block_number,
+        "base_token": weth,
+        "amount_in": str(amount_in),
+        "amount_out": "0",
+        "gross_profit": "0",
+        "gas_units": 45_000 + 2 * 62_000,
+        "gas_price_wei": "1",
+        "gas_cost": "0",
+        "net_profit": "0",
+        "hops": hops,
+        "action": {"execute": True, "size_fraction": 1.0, "gas_bid_multiplier": 1.0, "source": "default"},
+        "verification": {"status": "pending"},
+        "detected_at": 0.0,
+        "latency_ms": 0.0,
+    }  # fmt: skip
+    opportunity = Opportunity.model_validate(shape)
+    executor = devnet.manifest["contracts"]["arb_executor"]
+    call = {
+        "from": devnet.manifest["verifier"],
+        "to": executor,
+        "data": encode_execute(opportunity),
+    }
+    out = decode_amounts(devnet.w3.eth.call(call))[-1]
+    return opportunity.model_copy(update={"amount_out": out})
+
+
+async def test_paper_trades_land_and_revert_as_recorded(market: Any) -> None:
+    devnet = market
+    weth = devnet.manifest["contracts"]["weth"]
+    pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
+    first = pair[0]
+    second = next(
+        p
+        for p in pair
+        if {p["token0"], p["token1"]} == {first["token0"], first["token1"]} and p is not first
+    )
+    # Sell the other token into the first pool: it is cheap there, so WETH -> first -> second
+    # -> WETH pays.
+    devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+    amount_in = 10**18
+    profitable = _cycle(devnet, first, second, amount_in)
+    assert profitable.amount_out > amount_in, "the big swap made no divergence"
+    losing = _cycle(devnet, second, first, amount_in)
+    assert losing.amount_out < amount_in
+
+    account = devnet.manifest["verifier"]
+    executor = devnet.manifest["contracts"]["arb_executor"]
+    chain = ChainReader(devnet.rpc_url, timeout=10)
+    trader = PaperTrader(chain, executor, account)
+    try:
+        before = _balance(devnet, weth, account)
+        landed = await trader.trade(profitable)
+        after = _balance(devnet, weth, account)
+        assert landed.status == "landed", landed.error
+        assert landed.realized_amount_out == profitable.amount_out  # nothing mined between
+        assert after - before == landed.realized_profit == profitable.amount_out - amount_in
+        receipt = devnet.w3.eth.get_transaction_receipt(landed.tx_hash)
+        assert landed.block_landed == receipt["blockNumber"] > landed.block_found
+        assert landed.gas_cost_wei == receipt["gasUsed"] * receipt["effectiveGasPrice"] > 0
+
+        reverted = await trader.trade(losing)
+        assert reverted.status == "reverted" and reverted.tx_hash is not None
+        assert reverted.realized_amount_out is None and reverted.realized_profit is None
+        assert reverted.gas_used is not None and reverted.gas_used > 0
+        assert _balance(devnet, weth, account) == after  # the input came back: only gas spent
+        assert devnet.w3.eth.get_transaction_receipt(reverted.tx_hash)["status"] == 0
+
+        # The market moves back before the same opportunity is traded again: it can no
+        # longer pay back its input, and reverts.
+        devnet.big_swap(first["address"], 400_000, zero_for_one=first["token0"] == weth)
+        assert _cycle(devnet, first, second, amount_in).amount_out < amount_in
+        stale = await trader.trade(profitable)
+        assert stale.status == "reverted" and _balance(devnet, weth, account) == after
+        assert stale.block_landed is not None and stale.block_landed > stale.block_found
+    finally:
+        await chain.close()
