@@ -79,3 +79,27 @@ class HopRow(Base):
     amount_out: Mapped[str] = mapped_column(AMOUNT)
 
     opportunity: Mapped[OpportunityRow] = relationship(back_populates="hops")
+
+
+class PaperTradeRow(Base):
+    """One paper trade's outcome (`titan_scanner.verify.paper.PaperTrade`)."""
+
+    __tablename__ = "paper_trades"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    opportunity_id: Mapped[str] = mapped_column(String(64), index=True)
+    chain_id: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str] = mapped_column(String(42))
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block_found: Mapped[int] = mapped_column(Integer)
+    block_landed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    amount_in: Mapped[str] = mapped_column(AMOUNT)
+    predicted_amount_out: Mapped[str] = mapped_column(AMOUNT)
+    realized_amount_out: Mapped[str | None] = mapped_column(AMOUNT, nullable=True)
+    realized_profit: Mapped[str | None] = mapped_column(AMOUNT, nullable=True)
+    gas_used: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    effective_gas_price_wei: Mapped[str | None] = mapped_column(AMOUNT, nullable=True)
+    gas_cost_wei: Mapped[str | None] = mapped_column(AMOUNT, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    sent_at: Mapped[float] = mapped_column(Float)

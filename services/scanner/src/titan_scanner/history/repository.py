@@ -16,8 +16,10 @@ from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from titan_common.models import Action, Opportunity, OpportunityHop, Verification, parse_address
+from titan_scanner.history import paper_trades
 from titan_scanner.history.migrate import make_engine, upgrade
-from titan_scanner.history.models import HopRow, OpportunityRow, amount_key
+from titan_scanner.history.models import HopRow, OpportunityRow, PaperTradeRow, amount_key
+from titan_scanner.verify.paper import PaperTrade
 
 T = TypeVar("T")
 
@@ -223,6 +225,47 @@ class OpportunityRepository:
                 OpportunityRow.verification_status
             )
             return {status: int(n) for status, n in session.execute(query)}
+
+        return await self._run(job)
+
+    # -- paper trades ---------------------------------------------------------------------
+
+    async def save_paper_trade(self, trade: PaperTrade) -> None:
+        def job(session: Session) -> None:
+            session.add(paper_trades.to_row(trade))
+            session.commit()
+
+        await self._run(job)
+
+    async def paper_trades(
+        self, limit: int = 50, cursor: int | None = None
+    ) -> tuple[list[PaperTrade], int | None]:
+        """A page of paper trades newest first, and the cursor of the next (None at the end)."""
+
+        def job(session: Session) -> tuple[list[PaperTrade], int | None]:
+            query = select(PaperTradeRow)
+            if cursor is not None:
+                query = query.where(PaperTradeRow.seq < cursor)
+            rows = list(session.scalars(query.order_by(PaperTradeRow.seq.desc()).limit(limit + 1)))
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return [paper_trades.from_row(r) for r in rows], (
+                rows[-1].seq if more and rows else None
+            )
+
+        return await self._run(job)
+
+    async def paper_trade_counts(self) -> tuple[dict[str, int], int]:
+        """Paper trades by status, and the realized profit of those landed (summed here: the
+        column is text, exact for 256-bit amounts on every backend)."""
+
+        def job(session: Session) -> tuple[dict[str, int], int]:
+            counts = select(PaperTradeRow.status, func.count()).group_by(PaperTradeRow.status)
+            profits = select(PaperTradeRow.realized_profit).where(
+                PaperTradeRow.status == "landed", PaperTradeRow.realized_profit.is_not(None)
+            )
+            by_status = {status: int(n) for status, n in session.execute(counts)}
+            return by_status, sum(int(p) for p in session.scalars(profits) if p is not None)
 
         return await self._run(job)
 
