@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from titan_common.errors import install_error_handlers
 from titan_common.observability import install_observability
 from titan_scanner import __version__
-from titan_scanner.api import dashboard, health, opportunities, stats, ws
+from titan_scanner.api import dashboard, health, opportunities, paper_trades, stats, ws
 from titan_scanner.runtime import build_runtime
 from titan_scanner.settings import ScannerSettings
 
@@ -51,6 +51,6 @@ def create_app(
         # the dashboard page is static: its data comes from the API, with the key
         open_paths={"/"},
     )
-    for module in (health, opportunities, stats, ws, dashboard):
+    for module in (health, opportunities, paper_trades, stats, ws, dashboard):
         app.include_router(module.router)
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import structlog
+from eth_account import Account
 from prometheus_client import CollectorRegistry
 
 from titan_common.clients import EngineClient, MlClient
@@ -23,6 +24,7 @@ from titan_scanner.pricing.forecast import GasForecaster
 from titan_scanner.pricing.gas import GasUnits
 from titan_scanner.settings import ScannerSettings
 from titan_scanner.verify import Verifier
+from titan_scanner.verify.paper import PaperTrader
 
 _log = structlog.get_logger("scanner.runtime")
 
@@ -47,6 +49,8 @@ class Runtime:
         if self.scanner.verifier is not None:
             for i in range(2):
                 self.tasks.append(spawn(self.scanner.run_verifications(), name=f"verify-{i}"))
+        if self.scanner.paper is not None:
+            self.tasks.append(spawn(self.scanner.paper.run(), name="paper-trades"))
         self.tasks.append(spawn(self._probe(), name="scanner-probe"))
 
     async def stop(self) -> None:
@@ -160,6 +164,7 @@ def build_runtime(
         verifier = Verifier(
             chain, executor, verifier_account, settings.scanner_verify_max_age_blocks
         )
+    paper = _paper_trader(settings, chain, executor, verifier_account, repository)
     config = ScannerConfig(
         chain_id=settings.chain_id,
         base_tokens=base_tokens,
@@ -189,6 +194,7 @@ def build_runtime(
         ScannerMetrics.create(registry),
         health,
     )
+    scanner.paper = paper
     headers = {"x-api-key": settings.api_key.get_secret_value()} if settings.api_key else {}
     source = IngestSource(
         settings.ingest_ws_url,
@@ -204,5 +210,29 @@ def build_runtime(
         executor=executor,
         verifier=verifier_account,
         shard=settings.scanner_shard,
+        paper_account=None if paper is None else paper.account,
     )
     return Runtime(settings, scanner, source, engine, ml, chain, repository, health)
+
+
+def _paper_trader(
+    settings: ScannerSettings,
+    chain: ChainReader | None,
+    executor: str | None,
+    verifier_account: str | None,
+    repository: OpportunityRepository,
+) -> PaperTrader | None:
+    """The paper trader when `SCANNER_PAPER_TRADING` is on. On the devnet its account defaults
+    to the verifier's (unlocked); off it, the settings demand a key, which signs here."""
+    if not settings.scanner_paper_trading:
+        return None
+    if chain is None or executor is None:
+        raise ValueError("SCANNER_PAPER_TRADING needs USE_REAL_DATA and an executor address")
+    key = settings.scanner_paper_private_key
+    signer = None if key is None else Account.from_key(key.get_secret_value())
+    account = settings.scanner_paper_account or (
+        signer.address if signer is not None else verifier_account
+    )
+    if account is None:
+        raise ValueError("SCANNER_PAPER_TRADING needs SCANNER_PAPER_ACCOUNT (no devnet verifier)")
+    return PaperTrader(chain, executor, account, signer, record=repository.save_paper_trade)

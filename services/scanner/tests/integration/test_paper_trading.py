@@ -3,13 +3,19 @@ wei, and a trade that cannot pay back its input reverts and is recorded so, cost
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
+from prometheus_client import CollectorRegistry
 
 from titan_common.models import Opportunity
 from titan_scanner.chain import ChainReader
+from titan_scanner.runtime import build_runtime
+from titan_scanner.settings import ScannerSettings
 from titan_scanner.verify.executor import decode_amounts, encode_execute
 from titan_scanner.verify.paper import PaperTrader
 
@@ -121,3 +127,61 @@ async def test_paper_trades_land_and_revert_as_recorded(market: Any) -> None:
         assert stale.block_landed is not None and stale.block_landed > stale.block_found
     finally:
         await chain.close()
+
+
+# anvil's well-known test account 1 (the devnet's verifier): a public key, no secret.
+ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+
+
+async def test_a_signed_paper_trade_lands_and_offered_trades_are_recorded(
+    market: Any, tmp_path: Path, clean_environ: None
+) -> None:
+    """The path of a real chain (signed here with the key) and the runtime's wiring: offered
+    opportunities the policy would execute are traded in order and saved in the history."""
+    devnet = market
+    signer = Account.from_key(ANVIL_KEY_1)
+    assert signer.address == devnet.manifest["verifier"]
+    settings = ScannerSettings(
+        database_url=f"sqlite:///{tmp_path}/scanner.db",
+        devnet_manifest=devnet.manifest_path,
+        chain_rpc_url=devnet.rpc_url,
+        scanner_paper_trading=True,
+        scanner_paper_private_key=ANVIL_KEY_1,
+        enable_ml_models=False,
+    )
+    rt = build_runtime(settings, CollectorRegistry())
+    paper = rt.scanner.paper
+    try:
+        assert paper is not None and paper.signer is not None
+        assert paper.account == signer.address
+        weth = devnet.manifest["contracts"]["weth"]
+        pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
+        first, second = pair[0], next(
+            p for p in pair[1:] if {p["token0"], p["token1"]} == {pair[0]["token0"], pair[0]["token1"]}
+        )  # fmt: skip
+        devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+        profitable = _cycle(devnet, first, second, 10**18)
+        held = profitable.model_copy(
+            update={"id": "held", "action": profitable.action.model_copy(update={"execute": False})}
+        )
+        paper.offer(held)  # the policy would not execute it: not traded
+        paper.offer(profitable)
+        paper.offer(_cycle(devnet, second, first, 10**18))
+        before = _balance(devnet, weth, signer.address)
+        worker = asyncio.create_task(paper.run())
+        for _ in range(100):
+            saved, _ = await rt.repository.paper_trades()
+            if len(saved) == 2:
+                break
+            await asyncio.sleep(0.1)
+        worker.cancel()
+        assert [t.status for t in saved] == ["reverted", "landed"]
+        assert saved[1].opportunity_id == profitable.id
+        gained = _balance(devnet, weth, signer.address) - before
+        assert saved[1].realized_profit == gained > 0
+        assert (await rt.repository.paper_trade_counts()) == (
+            {"landed": 1, "reverted": 1},
+            gained,
+        )
+    finally:
+        await rt.stop()

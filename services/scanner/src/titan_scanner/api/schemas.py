@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from titan_common.models import Opportunity
+from titan_common.models import Opportunity, SignedBigInt
+from titan_scanner.verify.paper import PaperTrade
 
 
 class OpportunityPage(BaseModel):
     items: list[Opportunity]
     next: str | None  # pass as `cursor` for the next page; null on the last
+
+
+class PaperTradePage(BaseModel):
+    items: list[PaperTrade]
+    next: str | None  # pass as `cursor` for the next page; null on the last
+
+
+class PaperTradeCounts(BaseModel):
+    landed: int
+    reverted: int
+    failed: int
+    realized_profit_wei: SignedBigInt  # of the landed trades, in the base token's unit
 
 
 class Latency(BaseModel):
@@ -54,6 +67,7 @@ class Stats(BaseModel):
     rejected_no_gas_price: int
     opportunities_stored: int
     verification: dict[str, int]
+    paper_trades: PaperTradeCounts
     latency: Latency
     ingest: IngestLink
     gas: GasNow | None

@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from titan_scanner.api.deps import runtime
-from titan_scanner.api.schemas import GasNow, GasPoint, IngestLink, Latency, PoolView, Stats
+from titan_scanner.api.schemas import (
+    GasNow,
+    GasPoint,
+    IngestLink,
+    Latency,
+    PaperTradeCounts,
+    PoolView,
+    Stats,
+)
 from titan_scanner.runtime import Runtime
 
 router = APIRouter(prefix="/api", tags=["stats"])
@@ -20,6 +28,7 @@ LATENCY_EDGES_MS = (1.0, 2.0, 5.0, 10.0, 15.0, 25.0, 50.0, 100.0, 250.0, 1000.0)
 async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
     s = rt.scanner
     latency = s.stats.latency()
+    paper, realized_profit = await rt.repository.paper_trade_counts()
     quote = s.gas.cached(max(s.gas._cache, default=-1)) if s.gas._cache else None
     return Stats(
         chain_id=rt.settings.chain_id,
@@ -38,6 +47,12 @@ async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
         rejected_no_gas_price=s.stats.rejected_no_gas_price,
         opportunities_stored=await rt.repository.count(),
         verification=dict(s.stats.verification),
+        paper_trades=PaperTradeCounts(
+            landed=paper.get("landed", 0),
+            reverted=paper.get("reverted", 0),
+            failed=paper.get("failed", 0),
+            realized_profit_wei=realized_profit,
+        ),
         latency=Latency(
             count=int(latency["count"] or 0),
             p50_ms=latency["p50_ms"],

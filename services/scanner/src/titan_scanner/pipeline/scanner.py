@@ -45,6 +45,7 @@ from titan_scanner.pricing import engine as engine_api
 from titan_scanner.pricing.forecast import GasForecaster
 from titan_scanner.pricing.gas import GasUnits
 from titan_scanner.verify import Verifier
+from titan_scanner.verify.paper import PaperTrader
 
 _log = structlog.get_logger("scanner.pipeline")
 
@@ -127,6 +128,7 @@ class Scanner:
         self.gas = forecaster
         self.repository = repository
         self.verifier = verifier
+        self.paper: PaperTrader | None = None  # set when paper trading is on
         self.metrics = metrics
         self.health = health
         self.policy = Policy(ml, available=lambda: health.is_up("ml"))
@@ -394,6 +396,8 @@ class Scanner:
         for opp, _ in published:
             if opp.verification.status == "pending":
                 self._queue_verification(opp)
+            if self.paper is not None and opp.verification.status != "orphaned":
+                self.paper.offer(opp)
 
     # -- verification ---------------------------------------------------------------------
 
