@@ -173,16 +173,23 @@ class OpportunityRepository:
         await self._run(job)
 
     async def set_verification(self, opportunity_id: str, verification: Verification) -> None:
+        await self.set_verifications([(opportunity_id, verification)])
+
+    async def set_verifications(self, results: list[tuple[str, Verification]]) -> None:
+        """Several verification results in one transaction (a burst of skipped proofs costs
+        one commit, not one each)."""
+
         def job(session: Session) -> None:
-            session.execute(
-                update(OpportunityRow)
-                .where(OpportunityRow.id == opportunity_id)
-                .values(
-                    verification_status=verification.status,
-                    verification_realized_amount_out=_opt_str(verification.realized_amount_out),
-                    verification_block_number=verification.block_number,
+            for opportunity_id, verification in results:
+                session.execute(
+                    update(OpportunityRow)
+                    .where(OpportunityRow.id == opportunity_id)
+                    .values(
+                        verification_status=verification.status,
+                        verification_realized_amount_out=_opt_str(verification.realized_amount_out),
+                        verification_block_number=verification.block_number,
+                    )
                 )
-            )
             session.commit()
 
         await self._run(job)

@@ -144,6 +144,7 @@ class Scanner:
         self.gas_points: deque[dict[str, Any]] = deque(maxlen=240)  # forecast vs realised
         self._jobs: asyncio.Queue[BlockJob] = asyncio.Queue()
         self._verifications: asyncio.Queue[Opportunity] = asyncio.Queue(VERIFY_QUEUE)
+        self._given_way: list[tuple[str, Verification]] = []  # dropped from a full queue
         self._timer: asyncio.TimerHandle | None = None
         self.evaluations_by_block: dict[int, int] = {}
         self._prefetched = 0  # the newest block whose gas quote was asked for
@@ -412,10 +413,26 @@ class Scanner:
         the node's state window anyway."""
         if self._verifications.full():
             oldest = self._verifications.get_nowait()
-            _log.warning("scanner.verification.queue_full", skipped=oldest.id)
             skipped = Verification(status="skipped", block_number=oldest.block_number)
-            self._spawn(self._record_verification(oldest.id, skipped))
+            if not self._given_way:
+                self._spawn(self._record_given_way())
+            self._given_way.append((oldest.id, skipped))
         self._verifications.put_nowait(opp)
+
+    async def _record_given_way(self) -> None:
+        """The proofs that gave way, recorded `skipped` together a moment later: under
+        overload they come by the hundred a second, one commit each would swamp the history."""
+        await asyncio.sleep(0.5)
+        given_way, self._given_way = self._given_way, []
+        _log.warning("scanner.verification.queue_full", skipped=len(given_way))
+        results = [(i, v) for i, v in given_way if i not in self.forks.orphaned]
+        for opportunity_id, result in results:
+            self._count_verification(result.status)
+            self.publisher.verification(opportunity_id, result)
+        try:
+            await self.repository.set_verifications(results)
+        except Exception as exc:
+            _log.error("scanner.history.verification_failed", reason=str(exc)[:200])
 
     async def run_verifications(self) -> None:
         assert self.verifier is not None
