@@ -203,6 +203,7 @@ def build_runtime(
         settings.scanner_reconnect_max,
         headers,
         on_block=scanner.on_block,
+        on_disconnect=scanner.on_disconnect,
     )
     _log.info(
         "scanner.runtime.built",

@@ -63,6 +63,14 @@ class BlockCoalescer:
             self._deferred = set()
         return pending
 
+    def hold(self) -> PendingBlock | None:
+        """Drop the open batch unpriced, its pools deferred to the next batch: its block may
+        lack logs that will never come (the link to ingest was lost in the middle of it)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            self._deferred |= pending.pools
+        return pending
+
     def claim(
         self, ids: IdArray, block_number: int, pools_of: Callable[[int], tuple[str, ...]]
     ) -> IdArray:

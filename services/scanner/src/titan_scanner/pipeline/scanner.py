@@ -228,6 +228,21 @@ class Scanner:
                 )
             self._capture(pending)
 
+    def on_disconnect(self) -> None:
+        """The link to ingest is lost: a block still open may be missing logs sent after the
+        break, so it is not priced (by the fallback timeout or otherwise); its pools wait for
+        the next block, which the new connection's snapshot and markers complete."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held = self.coalescer.hold()
+        if held is not None:
+            self.stats.blocks_closed["held"] = self.stats.blocks_closed.get("held", 0) + 1
+            self.metrics.blocks_closed.labels("held").inc()
+            _log.warning(
+                "scanner.block.held", block_number=held.block_number, pools=len(held.pools)
+            )
+
     def rescan_all(self) -> None:
         """Queue every cycle at the head block (after the engine comes back, for example).
         A block still open gets every pool in its batch, priced once it is complete."""

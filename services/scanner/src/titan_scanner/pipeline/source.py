@@ -68,11 +68,13 @@ class IngestSource:
         headers: dict[str, str] | None = None,
         on_connect: Callable[[], None] | None = None,
         on_block: Callable[[BlockComplete], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
     ) -> None:
         self.url = url
         self.on_update = on_update
         self.on_block = on_block
         self.on_connect = on_connect
+        self.on_disconnect = on_disconnect
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.headers = headers or {}
@@ -111,6 +113,8 @@ class IngestSource:
                     self.connected, self.fatal = False, self.last_error
                     _log.error("scanner.ingest.refused", reason=self.last_error)
                     return
+            if self.connected and self.on_disconnect is not None:
+                self.on_disconnect()
             self.connected = False
             delay = self.backoff(attempt)
             attempt += 1

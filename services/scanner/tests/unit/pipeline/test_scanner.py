@@ -158,3 +158,22 @@ async def test_a_full_proof_queue_gives_way_oldest_first(service: Any) -> None:
         scanner._queue_verification(opp.model_copy(update={"id": f"newer-{i}"}))
     assert [scanner._verifications.get_nowait().id for _ in range(2)] == ["newer-1", "newer-2"]
     await wait_for(lambda: scanner.stats.verification.get("skipped", 0) == skipped_before + 1)
+
+
+async def test_a_block_open_when_ingest_is_lost_is_held_not_priced(service: Any) -> None:
+    """Ingest went down in the middle of block 10: the rest of its logs will never come, so
+    block 10 is not priced on what arrived; its pools are priced with the next block."""
+    cheap, dear = _diverged(service)
+    scanner = service.runtime.scanner
+    service.update(cheap, 10)
+    service.update(dear, 10, 1)
+    scanner.on_disconnect()
+    await asyncio.sleep(0.2)
+    scanner._close_pending("timeout")  # the fallback timer, had it not been cancelled
+    assert scanner.stats.published == 0 and scanner.stats.blocks_closed.get("held") == 1
+    service.block(11)  # the new connection's snapshot is at block 11: nothing changed
+    service.update(cheap, 11)  # a swap at 11 on one of them
+    service.block(11)
+    await wait_for(lambda: scanner.stats.published >= 1)
+    assert {o.block_number for o in scanner.publisher.recent} == {11}
+    assert len(scanner.publisher.recent[-1].hops) == 2  # the held pool's cycle, priced at 11

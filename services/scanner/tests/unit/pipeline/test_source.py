@@ -51,7 +51,14 @@ async def test_reconnects_and_resyncs(pools: Any) -> None:
     received: list[PoolUpdate] = []
     async with websockets.serve(handler, "127.0.0.1", 0) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        source = IngestSource(f"ws://127.0.0.1:{port}", received.append, 0.01, 0.05)
+        lost = [0]
+        source = IngestSource(
+            f"ws://127.0.0.1:{port}",
+            received.append,
+            0.01,
+            0.05,
+            on_disconnect=lambda: lost.__setitem__(0, lost[0] + 1),
+        )
         task = asyncio.create_task(source.run())
         try:
             await wait_for(lambda: source.connects >= 3)
@@ -60,6 +67,7 @@ async def test_reconnects_and_resyncs(pools: Any) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     assert len(received) >= 3 and source.malformed >= 3
+    assert lost[0] >= 2  # told of every lost connection
     assert [u.block_number for u in received[:3]] == [1, 2, 3]
 
 
