@@ -43,6 +43,11 @@ class Runtime:
 
     async def start(self, with_source: bool = True) -> None:
         spawn = asyncio.create_task
+        try:
+            if left := await self.repository.settle_pending():
+                _log.info("scanner.history.pending_settled", skipped=left)
+        except Exception as exc:  # the history may be down: the scanner starts all the same
+            _log.error("scanner.history.settle_failed", reason=str(exc)[:200])
         if with_source:
             self.tasks.append(spawn(self.source.run(), name="scanner-source"))
         self.tasks.append(spawn(self.scanner.run_decisions(), name="scanner-decisions"))

@@ -219,6 +219,21 @@ class OpportunityRepository:
 
         return await self._run(job)
 
+    async def settle_pending(self) -> int:
+        """Mark `skipped` every proof still `pending`: left by a scanner that stopped before
+        making them (its queue died with it). Returns how many."""
+
+        def job(session: Session) -> int:
+            result = session.execute(
+                update(OpportunityRow)
+                .where(OpportunityRow.verification_status == "pending")
+                .values(verification_status="skipped")
+            )
+            session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)
+
+        return await self._run(job)
+
     async def count(self, filters: OpportunityFilter | None = None) -> int:
         def job(session: Session) -> int:
             query = _filtered(select(func.count()).select_from(OpportunityRow), filters)

@@ -125,3 +125,16 @@ async def test_verification_update(url: str) -> None:
     assert got is not None and got.verification == done
     assert await repo.status_counts() == {"verified": 1}
     repo.close()
+
+
+async def test_proofs_left_pending_by_a_stopped_scanner_are_settled_skipped(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    await repo.save_many([(_opp(1, 100, 50), "a"), (_opp(2, 101, 50), "b")])
+    done = Verification(status="verified", realized_amount_out=57, block_number=100)
+    await repo.set_verification("opp-1", done)
+    repo.close()
+    again = OpportunityRepository.open(url)  # the next scanner process
+    assert await again.settle_pending() == 1
+    assert await again.status_counts() == {"verified": 1, "skipped": 1}
+    assert await again.settle_pending() == 0
+    again.close()
