@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -45,6 +46,8 @@ def start_engine(binary: Path) -> tuple[subprocess.Popen[bytes], str, float]:
 
 
 def wrk(url: str, connections: int, seconds: int, body: Path | None) -> dict[str, Any]:
+    if shutil.which("wrk") is None:  # a C tool, not on PyPI or npm: the system's package
+        raise SystemExit("error: wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
     env = {**os.environ, **({"WRK_BODY": str(body)} if body else {})}
     threads = min(2, connections)
     out = subprocess.run(
