@@ -19,7 +19,7 @@ import orjson
 from web3.contract import Contract
 
 from titan_devnet.artifacts import load
-from titan_devnet.chain import Chain
+from titan_devnet.chain import TX_GAS, Chain
 
 # While deploying, a block holds a whole chunk (a V3 pool's creation alone reserves 10M gas).
 BATCH_BLOCK_GAS_LIMIT = 2**40
@@ -93,7 +93,7 @@ class TxBatch:
         *args: Any,
         sender: str,
         value: int = 0,
-        gas: int = 10_000_000,
+        gas: int = TX_GAS,
         on_receipt: Callable[[Receipt], None] | None = None,
     ) -> None:
         data = contract.encode_abi(fn, args=list(args))
@@ -105,7 +105,7 @@ class TxBatch:
         *args: Any,
         sender: str,
         on_address: Callable[[str], None],
-        gas: int = 10_000_000,
+        gas: int = TX_GAS,
     ) -> None:
         """Deploy `name`; `on_address(address)` once it is mined."""
         artifact = load(name)

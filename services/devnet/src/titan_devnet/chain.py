@@ -1,5 +1,5 @@
-"""A thin layer over web3 for the devnet's own transactions: unlocked anvil accounts, no gas
-estimation round trips, and receipts checked in batches."""
+"""A thin layer over web3 for the devnet's own transactions: unlocked anvil accounts and no gas
+estimation round trips. Many transactions at once go through `batch.TxBatch`."""
 
 from __future__ import annotations
 
@@ -18,21 +18,9 @@ class Chain:
     def __init__(self, w3: Web3) -> None:
         self.w3 = w3
         self.accounts: list[ChecksumAddress] = list(w3.eth.accounts)
-        self._pending: list[bytes] = []
 
     def contract(self, name: str, address: str) -> Contract:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load(name).abi)
-
-    def deploy(self, name: str, *args: Any, sender: str | None = None) -> Contract:
-        artifact = load(name)
-        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        tx_hash = factory.constructor(*args).transact(
-            {"from": sender or self.accounts[0], "gas": TX_GAS}
-        )
-        receipt = self.w3.eth.wait_for_transaction_receipt(Web3.to_hex(tx_hash))
-        if receipt["status"] != 1 or receipt["contractAddress"] is None:
-            raise RuntimeError(f"deploying {name} reverted")
-        return self.contract(name, receipt["contractAddress"])
 
     def send(
         self,
@@ -43,21 +31,12 @@ class Chain:
         value: int = 0,
         gas: int = TX_GAS,
     ) -> bytes:
-        """Send without waiting; `settle()` checks every receipt sent so far."""
+        """Send without waiting for the receipt; returns the transaction hash."""
         data = contract.encode_abi(fn, args=list(args))
         tx: dict[str, Any] = {"from": sender, "to": contract.address, "data": data, "gas": gas}
         if value:
             tx["value"] = value
-        tx_hash = self.w3.eth.send_transaction(tx)  # type: ignore[arg-type]
-        self._pending.append(bytes(tx_hash))
-        return bytes(tx_hash)
-
-    def settle(self) -> None:
-        pending, self._pending = self._pending, []
-        for tx_hash in pending:
-            receipt = self.w3.eth.wait_for_transaction_receipt(Web3.to_hex(tx_hash))
-            if receipt["status"] != 1:
-                raise RuntimeError(f"transaction {tx_hash.hex()} reverted")
+        return bytes(self.w3.eth.send_transaction(tx))  # type: ignore[arg-type]
 
     def rpc(self, method: str, *params: Any) -> Any:
         response = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]

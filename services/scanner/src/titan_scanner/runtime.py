@@ -198,8 +198,8 @@ def build_runtime(
         verifier,
         ScannerMetrics.create(registry),
         health,
+        paper,
     )
-    scanner.paper = paper
     headers = {"x-api-key": settings.api_key.get_secret_value()} if settings.api_key else {}
     source = IngestSource(
         settings.ingest_ws_url,

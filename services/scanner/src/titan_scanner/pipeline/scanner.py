@@ -121,6 +121,7 @@ class Scanner:
         verifier: Verifier | None,
         metrics: ScannerMetrics,
         health: DependencyHealth,
+        paper: PaperTrader | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -128,7 +129,7 @@ class Scanner:
         self.gas = forecaster
         self.repository = repository
         self.verifier = verifier
-        self.paper: PaperTrader | None = None  # set when paper trading is on
+        self.paper = paper  # when paper trading is on
         self.metrics = metrics
         self.health = health
         self.policy = Policy(ml, available=lambda: health.is_up("ml"))
