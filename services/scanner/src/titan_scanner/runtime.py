@@ -207,6 +207,7 @@ def build_runtime(
         settings.scanner_reconnect_min,
         settings.scanner_reconnect_max,
         headers,
+        on_connect=scanner.on_connect,
         on_block=scanner.on_block,
         on_disconnect=scanner.on_disconnect,
     )

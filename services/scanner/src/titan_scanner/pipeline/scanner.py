@@ -7,7 +7,10 @@ Updates are applied synchronously as they arrive; a block's batch is captured (c
 their states) at the moment it closes, so later blocks cannot leak into it, and evaluated
 on a worker task while the next block streams in. A batch closes on ingest's marker of its
 block (`BlockComplete`: every log of the block is in), when a newer block's update arrives,
-or after `block_timeout` seconds for an ingest that never sends the marker.
+or after `block_timeout` seconds for an ingest that never sends the marker. A (re)connection's
+snapshot mixes blocks (each pool as of its last applied log), so while it streams in, only its
+marker or the timeout closes the batch: a newer block in the middle of it is no sign that the
+states before it are complete, and pricing them then would mix the old connection's states in.
 
 Reorgs: a rollback from ingest (`removed` updates) takes the open batch back to the block the
 pools returned to; a marker that contradicts an earlier one orphans the opportunities of the
@@ -154,6 +157,7 @@ class Scanner:
         # Pools changed since the last job was queued, batches with nothing to price included:
         # a job folded into a newer one must not keep a state these pools have left.
         self._changed: set[str] = set()
+        self._resyncing = False  # a new connection's snapshot is streaming in: see on_connect
 
     # -- state stage ----------------------------------------------------------------------
 
@@ -161,7 +165,11 @@ class Scanner:
         """Apply one pool update; closes the pending block's batch when a newer block starts."""
         if update.chain_id != self.config.chain_id:
             return
-        if self.coalescer.pending is not None and update.block_number > self.store.head_block:
+        if (
+            self.coalescer.pending is not None
+            and update.block_number > self.store.head_block
+            and not self._resyncing
+        ):
             self._close_pending("newer_block")  # the pending one is complete
         pool = update.pool
         if not self.store.apply(update):
@@ -177,7 +185,8 @@ class Scanner:
         self.screener.update_pool(pool)
         # The batch is labelled with the head block: every state in it is that block's end
         # state (a snapshot's pools carry the block of their last event, often older).
-        if self.coalescer.add(pool.address, self.store.head_block, update.received_at):
+        opened = self.coalescer.add(pool.address, self.store.head_block, update.received_at)
+        if opened or self._resyncing:  # a snapshot may take longer than the timeout to stream
             self._arm_timer()
         if self.store.head_block > self._prefetched:
             self._prefetched = self.store.head_block
@@ -205,6 +214,7 @@ class Scanner:
         if pending is not None and marker.block_number >= pending.block_number:
             pending.arrived(marker.received_at)  # the head may have come before any log
             self._close_pending("marker")
+        self._resyncing = False
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
@@ -217,6 +227,7 @@ class Scanner:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._resyncing = False
         pending = self.coalescer.take()
         if pending is not None:
             self.stats.blocks_closed[reason] = self.stats.blocks_closed.get(reason, 0) + 1
@@ -228,6 +239,12 @@ class Scanner:
                     waited_s=self.config.block_timeout,
                 )
             self._capture(pending)
+
+    def on_connect(self) -> None:
+        """A new connection to ingest: its snapshot comes first, pool by pool, each at the
+        block of its last log, then the marker of the last complete block. Until that marker
+        (or the fallback timeout), a pool of a newer block does not close the batch."""
+        self._resyncing = True
 
     def on_disconnect(self) -> None:
         """The link to ingest is lost: a block still open may be missing logs sent after the

@@ -177,3 +177,34 @@ async def test_a_block_open_when_ingest_is_lost_is_held_not_priced(service: Any)
     await wait_for(lambda: scanner.stats.published >= 1)
     assert {o.block_number for o in scanner.publisher.recent} == {11}
     assert len(scanner.publisher.recent[-1].hops) == 2  # the held pool's cycle, priced at 11
+
+
+async def test_a_new_connections_snapshot_is_priced_whole_at_its_marker(service: Any) -> None:
+    """After a reconnection the snapshot mixes blocks: a pool at the snapshot's block 11,
+    then one with a log of block 12 already applied. Closing the batch at that newer pool
+    would price the first pool's cycles with the other pool's state of the old connection."""
+    cheap, dear = _diverged(service)
+    scanner = service.runtime.scanner
+    service.update(cheap, 10)
+    service.update(dear, 10, 1)
+    service.block(10)
+    await wait_for(lambda: scanner.stats.published >= 1)
+    scanner.on_disconnect()
+    scanner.on_connect()
+    dearer = dear.model_copy(update={"reserve1": dear.reserve1 + 5_000 * 10**6})
+    service.update(cheap, 11, -1)  # the snapshot: pools as of block 11 ...
+    await asyncio.sleep(0.1)  # messages stream in: the pipeline runs between them
+    service.update(dearer, 12, 3)  # ... and one that already took a log of block 12
+    await asyncio.sleep(0.1)
+    assert scanner.coalescer.pending is not None  # not closed by the newer block
+    service.block(12)
+    await wait_for(lambda: any(o.block_number == 12 for o in scanner.publisher.recent))
+    fresh = [o for o in scanner.publisher.recent if o.block_number > 10]
+    assert {o.block_number for o in fresh} == {12}
+    dear_hop = next(h for h in fresh[-1].hops if h.pool == dear.address)
+    reserve_in, reserve_out = (
+        (dearer.reserve0, dearer.reserve1)
+        if dear_hop.token_in == dearer.token0
+        else (dearer.reserve1, dearer.reserve0)
+    )
+    assert dear_hop.amount_out == get_amount_out(dear_hop.amount_in, reserve_in, reserve_out, 30)
