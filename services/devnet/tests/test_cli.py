@@ -23,7 +23,7 @@ def test_unknown_scenario_is_one_line_and_exit_2() -> None:
     result = run(["--scenario", "nope", "--port", str(free_port())])
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: unknown scenario 'nope' (known: bench, default, large)"
+        "error: unknown scenario 'nope' (known: bench, default, large, xlarge)"
     ]
 
 

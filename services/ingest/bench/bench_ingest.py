@@ -3,6 +3,7 @@ arrival at ingest to the update reaching a `WS /ws/pools` client.
 
     uv run python services/ingest/bench/bench_ingest.py                  # default scenario
     uv run python services/ingest/bench/bench_ingest.py --scenario large # 1,104 pools
+    uv run python services/ingest/bench/bench_ingest.py --scenario xlarge  # 10,002 pools
     uv run python services/ingest/bench/bench_ingest.py --seconds 30     # longer latency run
 
 Starts its own devnet (titan_devnet, from its snapshot cache when present) and ingest as a
