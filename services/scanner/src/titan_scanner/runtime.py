@@ -51,9 +51,9 @@ class Runtime:
         if with_source:
             self.tasks.append(spawn(self.source.run(), name="scanner-source"))
         self.tasks.append(spawn(self.scanner.run_decisions(), name="scanner-decisions"))
-        if self.scanner.verifier is not None:
+        if self.scanner.proofs.verifier is not None:
             for i in range(2):
-                self.tasks.append(spawn(self.scanner.run_verifications(), name=f"verify-{i}"))
+                self.tasks.append(spawn(self.scanner.proofs.run(), name=f"verify-{i}"))
         if self.scanner.paper is not None:
             self.tasks.append(spawn(self.scanner.paper.run(), name="paper-trades"))
         self.tasks.append(spawn(self._probe(), name="scanner-probe"))

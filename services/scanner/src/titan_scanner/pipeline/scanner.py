@@ -21,7 +21,6 @@ flight for such a block publishes as orphaned.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -40,6 +39,7 @@ from titan_scanner.pipeline.decision import Draft, GasContext, draft, finalise, 
 from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.policy import Policy
+from titan_scanner.pipeline.proofs import ProofStage
 from titan_scanner.pipeline.publish import Publisher
 from titan_scanner.pipeline.reorg import ForkWatch
 from titan_scanner.pipeline.state import PoolState, PoolStore
@@ -55,8 +55,6 @@ _log = structlog.get_logger("scanner.pipeline")
 # Updates older than this at publication come from a snapshot (a resync), not a new block;
 # their age says nothing of the pipeline's speed, so they stay out of the latency figures.
 RESYNC_AGE_MS = 30_000.0
-# Proofs waiting at most: a burst cannot queue proofs for minutes; past it the oldest give way.
-VERIFY_QUEUE = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +129,6 @@ class Scanner:
         self.ml = ml
         self.gas = forecaster
         self.repository = repository
-        self.verifier = verifier
         self.paper = paper  # when paper trading is on
         self.metrics = metrics
         self.health = health
@@ -145,10 +142,18 @@ class Scanner:
         self.publisher = Publisher(config.recent_limit)
         self.forks = ForkWatch()
         self.stats = ScannerStats()
+        self.proofs = ProofStage(
+            verifier,
+            config.verify,
+            config.verify_sample_rate,
+            repository,
+            self.publisher,
+            self.forks,
+            self.stats,
+            metrics,
+        )
         self.gas_points: deque[dict[str, Any]] = deque(maxlen=240)  # forecast vs realised
         self._jobs: asyncio.Queue[BlockJob] = asyncio.Queue()
-        self._verifications: asyncio.Queue[Opportunity] = asyncio.Queue(VERIFY_QUEUE)
-        self._given_way: list[tuple[str, Verification]] = []  # dropped from a full queue
         self._timer: asyncio.TimerHandle | None = None
         self.evaluations_by_block: dict[int, int] = {}
         self._prefetched = 0  # the newest block whose gas quote was asked for
@@ -209,7 +214,7 @@ class Scanner:
                 block_hash=marker.block_hash,
                 orphaned=len(orphaned),
             )
-            self._spawn(self._record_orphans(orphaned))
+            self.proofs.orphan(orphaned)
         pending = self.coalescer.pending
         if pending is not None and marker.block_number >= pending.block_number:
             pending.arrived(marker.received_at)  # the head may have come before any log
@@ -396,10 +401,10 @@ class Scanner:
             if self.forks.orphaned_since(job.epoch, job.block_number):
                 orphaned = Verification(status="orphaned", block_number=job.block_number)
                 opp = opp.model_copy(update={"verification": orphaned})
-                self._count_verification("orphaned")
+                self.proofs.count("orphaned")
             else:
                 self.forks.note(job.block_number, opp.id)
-                if not self._should_verify():
+                if not self.proofs.wanted():
                     opp = opp.model_copy(update={"verification": Verification(status="skipped")})
             self.publisher.opportunity(opp)
             self.stats.published += 1
@@ -429,76 +434,9 @@ class Scanner:
         self.metrics.stage_seconds.labels("history").observe(time.perf_counter() - started)
         for opp, _ in published:
             if opp.verification.status == "pending":
-                self._queue_verification(opp)
+                self.proofs.offer(opp)
             if self.paper is not None and opp.verification.status != "orphaned":
                 self.paper.offer(opp)
-
-    # -- verification ---------------------------------------------------------------------
-
-    def _should_verify(self) -> bool:
-        if self.verifier is None or self.config.verify == "off":
-            return False
-        return self.config.verify == "all" or random.random() < self.config.verify_sample_rate
-
-    def _queue_verification(self, opp: Opportunity) -> None:
-        """Queue a proof; when the queue is full the oldest proof gives way (`skipped`): the
-        newest opportunities are the ones worth proving, and the oldest would soon be past
-        the node's state window anyway."""
-        if self._verifications.full():
-            oldest = self._verifications.get_nowait()
-            skipped = Verification(status="skipped", block_number=oldest.block_number)
-            if not self._given_way:
-                self._spawn(self._record_given_way())
-            self._given_way.append((oldest.id, skipped))
-        self._verifications.put_nowait(opp)
-
-    async def _record_given_way(self) -> None:
-        """The proofs that gave way, recorded `skipped` together a moment later: under
-        overload they come by the hundred a second, one commit each would swamp the history."""
-        await asyncio.sleep(0.5)
-        given_way, self._given_way = self._given_way, []
-        _log.warning("scanner.verification.queue_full", skipped=len(given_way))
-        results = [(i, v) for i, v in given_way if i not in self.forks.orphaned]
-        for opportunity_id, result in results:
-            self._count_verification(result.status)
-            self.publisher.verification(opportunity_id, result)
-        try:
-            await self.repository.set_verifications(results)
-        except Exception as exc:
-            _log.error("scanner.history.verification_failed", reason=str(exc)[:200])
-
-    async def run_verifications(self) -> None:
-        assert self.verifier is not None
-        while True:
-            opp = await self._verifications.get()
-            if opp.id in self.forks.orphaned:
-                continue  # its block left the chain: nothing to prove there
-            started = time.perf_counter()
-            result = await self.verifier.verify(opp)
-            self.metrics.stage_seconds.labels("verify").observe(time.perf_counter() - started)
-            await self._record_verification(opp.id, result)
-
-    async def _record_orphans(self, orphaned: list[tuple[str, int]]) -> None:
-        """Opportunities published for blocks a reorg replaced: orphaned in the history and
-        on the WebSocket, whatever their proof said (it was of the old branch)."""
-        for opportunity_id, block in orphaned:
-            await self._record_verification(
-                opportunity_id, Verification(status="orphaned", block_number=block)
-            )
-
-    def _count_verification(self, status: str) -> None:
-        self.stats.verification[status] = self.stats.verification.get(status, 0) + 1
-        self.metrics.verifications.labels(status).inc()
-
-    async def _record_verification(self, opportunity_id: str, result: Verification) -> None:
-        if result.status != "orphaned" and opportunity_id in self.forks.orphaned:
-            return  # orphaned while being proven: the proof is of a block no longer on the chain
-        self._count_verification(result.status)
-        self.publisher.verification(opportunity_id, result)
-        try:
-            await self.repository.set_verification(opportunity_id, result)
-        except Exception as exc:
-            _log.error("scanner.history.verification_failed", id=opportunity_id, reason=str(exc))
 
     # -- gas forecast vs realised ---------------------------------------------------------
 

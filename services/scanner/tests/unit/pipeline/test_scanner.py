@@ -150,13 +150,13 @@ async def test_a_full_proof_queue_gives_way_oldest_first(service: Any) -> None:
     scanner = service.runtime.scanner
     await wait_for(lambda: scanner.stats.published >= 1)
     opp = scanner.publisher.recent[-1]
-    scanner._verifications = asyncio.Queue(2)
+    scanner.proofs.queue = asyncio.Queue(2)
     skipped_before = scanner.stats.verification.get("skipped", 0)
     pending = opp.model_copy(update={"verification": Verification(status="pending")})
-    scanner._queue_verification(pending)
+    scanner.proofs.offer(pending)
     for i in (1, 2):
-        scanner._queue_verification(opp.model_copy(update={"id": f"newer-{i}"}))
-    assert [scanner._verifications.get_nowait().id for _ in range(2)] == ["newer-1", "newer-2"]
+        scanner.proofs.offer(opp.model_copy(update={"id": f"newer-{i}"}))
+    assert [scanner.proofs.queue.get_nowait().id for _ in range(2)] == ["newer-1", "newer-2"]
     await wait_for(lambda: scanner.stats.verification.get("skipped", 0) == skipped_before + 1)
 
 
