@@ -38,7 +38,7 @@ SERVICE_BENCHES: dict[str, tuple[list[str], list[str] | None]] = {
             "--scenario",
             "xlarge",
             "--seconds",
-            "10",
+            "20",
             "--rounds",
             "1",
             "--json",

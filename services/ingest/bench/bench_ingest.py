@@ -49,9 +49,12 @@ def free_port() -> int:
         return port
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile, rounded to the microsecond; None when nothing was measured."""
+    if not values:
+        return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
 async def bench_snapshot(rpc_url: str, metas: list[PoolMeta], rounds: int) -> dict[str, Any]:
@@ -150,17 +153,13 @@ async def bench_latency(
         out.update(
             {
                 "updates": len(latencies),
-                "p50_ms": round(pct(latencies, 0.50), 3),
-                "p90_ms": round(pct(latencies, 0.90), 3),
-                "p99_ms": round(pct(latencies, 0.99), 3),
-                "max_ms": round(max(latencies), 3),
+                "p50_ms": pct(latencies, 0.50),
+                "p90_ms": pct(latencies, 0.90),
+                "p99_ms": pct(latencies, 0.99),
+                "max_ms": pct(latencies, 1.0),
                 "block_markers": len(marker_latencies),
-                "block_marker_p50_ms": round(pct(marker_latencies, 0.50), 3)
-                if marker_latencies
-                else None,
-                "block_marker_p99_ms": round(pct(marker_latencies, 0.99), 3)
-                if marker_latencies
-                else None,
+                "block_marker_p50_ms": pct(marker_latencies, 0.50),
+                "block_marker_p99_ms": pct(marker_latencies, 0.99),
                 "lag_blocks_max": max(lags) if lags else None,
                 "lag_blocks_samples": len(lags),
                 "events_applied": stats.events_applied,

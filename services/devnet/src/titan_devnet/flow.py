@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from web3 import Web3
+from web3.contract import Contract
 
 from titan_devnet.chain import Chain
 
@@ -49,12 +50,9 @@ class MarketFlow:
             )
             for d in manifest["dexes"]
         }
-        self.pairs = {
-            p["address"]: self.chain.contract(
-                "UniswapV2Pair" if p["kind"] == "v2" else "UniswapV3Pool", p["address"]
-            )
-            for p in manifest["pools"]
-        }
+        # Made on first use: a contract object costs milliseconds, and a scenario may have
+        # 10,000 pools (the flow would take a minute to start).
+        self._pools: dict[str, Contract] = {}
         self.swaps_sent = 0
 
     def step(self) -> list[Swap]:
@@ -88,7 +86,7 @@ class MarketFlow:
 
     def _pool_price(self, pool: dict[str, Any], t0: dict[str, Any], t1: dict[str, Any]) -> float:
         """Human price of token0 in token1; floats are fine for deciding a direction."""
-        contract = self.pairs[pool["address"]]
+        contract = self._pool_contract(pool)
         if pool["kind"] == "v2":
             r0, r1, _ = contract.functions.getReserves().call()
             raw = r1 / r0 if r0 else 0.0
@@ -96,6 +94,13 @@ class MarketFlow:
             sqrt_price = contract.functions.slot0().call()[0]
             raw = (sqrt_price / 2**96) ** 2
         return float(raw * 10 ** (t0["decimals"] - t1["decimals"]))
+
+    def _pool_contract(self, pool: dict[str, Any]) -> Contract:
+        contract = self._pools.get(pool["address"])
+        if contract is None:
+            name = "UniswapV2Pair" if pool["kind"] == "v2" else "UniswapV3Pool"
+            contract = self._pools[pool["address"]] = self.chain.contract(name, pool["address"])
+        return contract
 
     def _send(self, swap: Swap, base_fee: int) -> None:
         pool = swap.pool
