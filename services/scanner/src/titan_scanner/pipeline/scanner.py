@@ -340,6 +340,7 @@ class Scanner:
         self.evaluations_by_block[block] = self.evaluations_by_block.get(block, 0) + n
         if len(self.evaluations_by_block) > 512:
             del self.evaluations_by_block[min(self.evaluations_by_block)]
+        self._observe_arrival(job)
         started = time.perf_counter()
         gas_task = self._gas_tasks.get(block) or asyncio.ensure_future(self.gas.for_block(block))
         try:
@@ -385,6 +386,16 @@ class Scanner:
         actions = await self.policy.actions([policy_state(d, gas) for d in drafts])
         self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
         return await self._publish(job, drafts, list(actions), ctx)
+
+    def _observe_arrival(self, job: BlockJob) -> None:
+        """The stages before this one: from the block's arrival at ingest to its batch closing
+        here ("arrival": ingest, the WebSocket, the wait for the block's marker), then the
+        wait for the decision worker ("queue")."""
+        now = time.time()
+        stages = self.metrics.stage_seconds
+        if job.received_at is not None and (now - job.received_at) * 1000 < RESYNC_AGE_MS:
+            stages.labels("arrival").observe(max(0.0, job.captured_at - job.received_at))
+        stages.labels("queue").observe(max(0.0, now - job.captured_at))
 
     async def _publish(
         self, job: BlockJob, drafts: list[Draft], actions: list[Any], ctx: GasContext

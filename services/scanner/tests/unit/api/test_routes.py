@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ async def _publish_two_blocks(svc: Any) -> list[Any]:
     svc.block(10)
     scanner = svc.runtime.scanner
     await wait_for(lambda: scanner.stats.published >= 1)
-    svc.update(dear.model_copy(update={"reserve1": 230_000 * 10**6}), 11)
+    svc.update(dear.model_copy(update={"reserve1": 230_000 * 10**6}), 11, received_at=time.time())
     svc.block(11)
     await wait_for(lambda: scanner.stats.published >= 2)
     await wait_for(lambda: scanner.repository is not None)
@@ -99,6 +100,8 @@ async def test_stats_pools_gas_and_metrics(service: Any) -> None:
     for name in (
         "scanner_stage_seconds_bucket",
         "scanner_block_to_publish_seconds_bucket",
+        'stage="arrival"',  # block 11 says when it reached ingest
+        'stage="queue"',
         'stage="engine"',
         'stage="screen"',
         "scanner_opportunities_total 2.0",
