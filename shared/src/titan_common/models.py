@@ -8,6 +8,7 @@ written EIP-55 checksummed. Every message carrying pool state carries its versio
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any, Literal
 
@@ -57,6 +58,13 @@ def parse_address(value: Any) -> str:
     """A 0x-prefixed 20-byte hex address in any case, returned checksummed."""
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise ValueError("must be a 0x-prefixed 20-byte hex address")
+    return _checksummed(value)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _checksummed(value: str) -> str:
+    # A keccak per call (~20 µs): an opportunity names up to ten addresses, and the same few
+    # thousand pools and tokens come back block after block.
     return str(to_checksum_address(value))
 
 
