@@ -136,6 +136,11 @@ def service_bench(name: str, argv: list[str]) -> dict[str, Any]:
         return {"summary": "\n".join(lines[-40:])}
 
 
+def bench_argv(name: str, quick: bool) -> list[str]:
+    argv, quick_argv = SERVICE_BENCHES[name]
+    return argv + (quick_argv or []) if quick else argv
+
+
 def rerun(names: list[str]) -> int:
     """Measure `names` again and fold them into bench/results/latest.json and BENCHMARKS.md;
     the rest of that run stands (its date and machine stay; the re-run sections say theirs)."""
@@ -146,9 +151,8 @@ def rerun(names: list[str]) -> int:
     results: dict[str, Any] = json.loads(latest.read_text())
     quick = results.get("command") == "make bench-quick"
     for name in names:
-        argv, quick_argv = SERVICE_BENCHES[name]
         print(f"{name} ...", flush=True)
-        results[name] = service_bench(name, argv + (quick_argv or [] if quick else []))
+        results[name] = service_bench(name, bench_argv(name, quick))
         results[name]["rerun"] = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "load_average_at_start": os.getloadavg(),
@@ -191,11 +195,11 @@ def main() -> int:
     results["engine_http"] = engine_http.run(
         binary, cases_file, RESULTS, seconds=2 if args.quick else 5
     )
-    for name, (argv, quick_argv) in SERVICE_BENCHES.items():
+    for name, (_, quick_argv) in SERVICE_BENCHES.items():
         if args.quick and quick_argv is None:
             continue
         print(f"{name} ...", flush=True)
-        results[name] = service_bench(name, argv + (quick_argv or [] if args.quick else []))
+        results[name] = service_bench(name, bench_argv(name, args.quick))
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["seconds"] = time.perf_counter() - started
     results["figures"] = report.flat_figures(results)

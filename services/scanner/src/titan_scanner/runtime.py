@@ -111,7 +111,7 @@ class Runtime:
         if self.chain is None or not self.health["chain"].up:
             return
         head = self.scanner.store.head_block
-        for point in list(self.scanner.gas_points)[-20:]:
+        for point in list(self.scanner.gas.points)[-20:]:
             if point["realized_base_fee_wei"] is None and point["block_number"] <= head:
                 with contextlib.suppress(Exception):
                     fee = await self.chain.base_fee(point["block_number"])

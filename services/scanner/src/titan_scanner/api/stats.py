@@ -103,4 +103,4 @@ async def pools(rt: Annotated[Runtime, Depends(runtime)]) -> list[PoolView]:
 
 @router.get("/gas", response_model=list[GasPoint])
 async def gas(rt: Annotated[Runtime, Depends(runtime)]) -> list[GasPoint]:
-    return [GasPoint(**point) for point in rt.scanner.gas_points]
+    return [GasPoint(**point) for point in rt.scanner.gas.points]

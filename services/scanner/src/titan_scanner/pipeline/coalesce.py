@@ -3,17 +3,22 @@
 A block's batch closes on ingest's marker of that block (every update of it has arrived),
 when an update of a newer block arrives, or, for an ingest that sends no markers, after a
 fallback timeout. Each cycle is evaluated at most once per block: cycles touched again by a
-late update of a block already evaluated wait for the next block's batch.
+late update of a block already evaluated wait for the next block's batch. A closed batch is
+captured as a `BlockJob`; when the decision worker falls behind, `merge_jobs` folds the older
+jobs into the newest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from titan_scanner.cycles import Cycle
 from titan_scanner.cycles.screen import IdArray
+from titan_scanner.pipeline.state import PoolState
 
 
 @dataclass(slots=True)
@@ -108,3 +113,40 @@ class BlockCoalescer:
         if cycle_id >= len(self._last_block):
             return -1
         return int(self._last_block[cycle_id])
+
+
+@dataclass(slots=True)
+class BlockJob:
+    """A closed batch, captured: its cycles and their pools' states at that moment."""
+
+    block_number: int
+    cycles: list[Cycle]
+    wire: dict[str, dict[str, Any]]
+    converters: dict[str, PoolState]
+    received_at: float | None
+    captured_at: float
+    changed: set[str] = field(default_factory=set)  # pools changed since the previous job
+    epoch: int = 0  # reorgs seen when captured: a later one may orphan its block
+
+
+def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
+    """One batch for both, priced at the newer block's end state. An older cycle through a
+    pool the newer block changed was screened again there: it is in the newer batch or no
+    longer passes. The others' pools did not change, so their older states are still exact."""
+    seen = {c.id for c in newer.cycles}
+    cycles = newer.cycles + [
+        c
+        for c in older.cycles
+        if c.id not in seen and not any(pool in newer.changed for pool in c.pools)
+    ]
+    arrivals = [t for t in (older.received_at, newer.received_at) if t is not None]
+    return BlockJob(
+        newer.block_number,
+        cycles,
+        {**older.wire, **newer.wire},
+        {**older.converters, **newer.converters},
+        min(arrivals) if arrivals else None,
+        older.captured_at,
+        older.changed | newer.changed,
+        older.epoch,
+    )

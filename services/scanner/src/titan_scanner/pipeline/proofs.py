@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Coroutine
-from typing import Any
 
 import structlog
 
@@ -23,6 +21,7 @@ from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.publish import Publisher
 from titan_scanner.pipeline.reorg import ForkWatch
 from titan_scanner.pipeline.stats import ScannerStats
+from titan_scanner.pipeline.tasks import BackgroundTasks
 from titan_scanner.verify import Verifier
 
 _log = structlog.get_logger("scanner.proofs")
@@ -44,6 +43,7 @@ class ProofStage:
         forks: ForkWatch,
         stats: ScannerStats,
         metrics: ScannerMetrics,
+        background: BackgroundTasks,
         queue_size: int = QUEUE_SIZE,
     ) -> None:
         self.verifier = verifier
@@ -56,7 +56,7 @@ class ProofStage:
         self.metrics = metrics
         self.queue: asyncio.Queue[Opportunity] = asyncio.Queue(queue_size)
         self._given_way: list[tuple[str, Verification]] = []
-        self._background: set[asyncio.Task[None]] = set()
+        self.background = background
 
     def wanted(self) -> bool:
         """Whether the next opportunity is to be proven (all, a sample, or none)."""
@@ -70,7 +70,7 @@ class ProofStage:
             oldest = self.queue.get_nowait()
             skipped = Verification(status="skipped", block_number=oldest.block_number)
             if not self._given_way:
-                self._spawn(self._record_given_way())
+                self.background.spawn(self._record_given_way())
             self._given_way.append((oldest.id, skipped))
         self.queue.put_nowait(opportunity)
 
@@ -89,7 +89,7 @@ class ProofStage:
     def orphan(self, orphaned: list[tuple[str, int]]) -> None:
         """Opportunities published for blocks a reorg replaced: orphaned in the history and
         on the WebSocket, whatever their proof said (it was of the old branch)."""
-        self._spawn(self._record_orphans(orphaned))
+        self.background.spawn(self._record_orphans(orphaned))
 
     def count(self, status: str) -> None:
         self.stats.verification[status] = self.stats.verification.get(status, 0) + 1
@@ -123,8 +123,3 @@ class ProofStage:
             await self.repository.set_verifications(results)
         except Exception as exc:
             _log.error("scanner.history.verification_failed", reason=str(exc)[:200])
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from titan_common.clients import ClientError, EngineClient, MlClient
 from titan_common.models import BlockComplete, Opportunity, PoolUpdate, Verification
-from titan_scanner.cycles import Cycle, CycleIndex, Screener
+from titan_scanner.cycles import CycleIndex, Screener
 from titan_scanner.graph import PoolInfo
 from titan_scanner.history import OpportunityRepository
-from titan_scanner.pipeline.coalesce import BlockCoalescer, PendingBlock
+from titan_scanner.pipeline.coalesce import BlockCoalescer, BlockJob, PendingBlock, merge_jobs
 from titan_scanner.pipeline.decision import Draft, GasContext, draft, finalise, policy_state
 from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
@@ -44,6 +42,7 @@ from titan_scanner.pipeline.publish import Publisher
 from titan_scanner.pipeline.reorg import ForkWatch
 from titan_scanner.pipeline.state import PoolState, PoolStore
 from titan_scanner.pipeline.stats import ScannerStats
+from titan_scanner.pipeline.tasks import BackgroundTasks
 from titan_scanner.pricing import engine as engine_api
 from titan_scanner.pricing.forecast import GasForecaster
 from titan_scanner.pricing.gas import GasUnits
@@ -74,41 +73,6 @@ class ScannerConfig:
     verify: str = "all"  # "all", "sample", "off"
     verify_sample_rate: float = 0.1
     recent_limit: int = 500
-
-
-def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
-    """One batch for both, priced at the newer block's end state. An older cycle through a
-    pool the newer block changed was screened again there: it is in the newer batch or no
-    longer passes. The others' pools did not change, so their older states are still exact."""
-    seen = {c.id for c in newer.cycles}
-    cycles = newer.cycles + [
-        c
-        for c in older.cycles
-        if c.id not in seen and not any(pool in newer.changed for pool in c.pools)
-    ]
-    arrivals = [t for t in (older.received_at, newer.received_at) if t is not None]
-    return BlockJob(
-        newer.block_number,
-        cycles,
-        {**older.wire, **newer.wire},
-        {**older.converters, **newer.converters},
-        min(arrivals) if arrivals else None,
-        older.captured_at,
-        older.changed | newer.changed,
-        older.epoch,
-    )
-
-
-@dataclass(slots=True)
-class BlockJob:
-    block_number: int
-    cycles: list[Cycle]
-    wire: dict[str, dict[str, Any]]
-    converters: dict[str, PoolState]
-    received_at: float | None
-    captured_at: float
-    changed: set[str] = field(default_factory=set)  # pools changed since the previous job
-    epoch: int = 0  # reorgs seen when captured: a later one may orphan its block
 
 
 class Scanner:
@@ -142,6 +106,7 @@ class Scanner:
         self.publisher = Publisher(config.recent_limit)
         self.forks = ForkWatch()
         self.stats = ScannerStats()
+        self.background = BackgroundTasks()
         self.proofs = ProofStage(
             verifier,
             config.verify,
@@ -151,14 +116,13 @@ class Scanner:
             self.forks,
             self.stats,
             metrics,
+            self.background,
         )
-        self.gas_points: deque[dict[str, Any]] = deque(maxlen=240)  # forecast vs realised
         self._jobs: asyncio.Queue[BlockJob] = asyncio.Queue()
         self._timer: asyncio.TimerHandle | None = None
         self.evaluations_by_block: dict[int, int] = {}
         self._prefetched = 0  # the newest block whose gas quote was asked for
         self._gas_tasks: dict[int, asyncio.Future[Any]] = {}
-        self._background: set[asyncio.Task[None]] = set()
         # Pools changed since the last job was queued, batches with nothing to price included:
         # a job folded into a newer one must not keep a state these pools have left.
         self._changed: set[str] = set()
@@ -366,7 +330,7 @@ class Scanner:
         if gas is None:
             self.stats.rejected_no_gas_price += 1
             return []
-        self._note_gas(block, gas.price_wei, gas.base_fee_wei, gas.source)
+        self.gas.note_used(gas)
         ctx = GasContext(
             self.index.graph,
             job.converters,
@@ -425,13 +389,8 @@ class Scanner:
                 self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
             published.append((opp, d.cycle.key))
         if published:
-            self._spawn(self._store_and_verify(published))
+            self.background.spawn(self._store_and_verify(published))
         return [opp for opp, _ in published]
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _store_and_verify(self, published: list[tuple[Opportunity, str]]) -> None:
         """History first (one thread, in order), then the proof: off the publication path."""
@@ -448,18 +407,3 @@ class Scanner:
                 self.proofs.offer(opp)
             if self.paper is not None and opp.verification.status != "orphaned":
                 self.paper.offer(opp)
-
-    # -- gas forecast vs realised ---------------------------------------------------------
-
-    def _note_gas(self, block: int, price: int, base_fee: int, source: str) -> None:
-        if self.gas_points and self.gas_points[-1]["block_number"] >= block + 1:
-            return
-        self.gas_points.append(
-            {
-                "block_number": block + 1,
-                "forecast_base_fee_wei": str(base_fee),
-                "gas_price_wei": str(price),
-                "source": source,
-                "realized_base_fee_wei": None,
-            }
-        )

@@ -7,6 +7,7 @@ quote always says where it came from.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import structlog
@@ -68,6 +69,9 @@ class GasForecaster:
         self._ml_available = ml_available or (lambda: True)
         self._cache: dict[int, GasQuote] = {}
         self._last_ml: GasQuote | None = None
+        # The quotes that priced a block, each beside the base fee the chain then realised
+        # (filled in later by the runtime), for the dashboard's forecast-vs-realised chart.
+        self.points: deque[dict[str, Any]] = deque(maxlen=240)
         self.ml_failures = 0
 
     def cached(self, block_number: int) -> GasQuote | None:
@@ -75,6 +79,21 @@ class GasForecaster:
 
     def history(self) -> list[GasQuote]:
         return [self._cache[b] for b in sorted(self._cache)]
+
+    def note_used(self, quote: GasQuote) -> None:
+        """`quote` priced its block: keep it, once per block, as a forecast of the next."""
+        applies_to = quote.block_number + 1
+        if self.points and self.points[-1]["block_number"] >= applies_to:
+            return
+        self.points.append(
+            {
+                "block_number": applies_to,
+                "forecast_base_fee_wei": str(quote.base_fee_wei),
+                "gas_price_wei": str(quote.price_wei),
+                "source": quote.source,
+                "realized_base_fee_wei": None,
+            }
+        )
 
     async def for_block(self, block_number: int) -> GasQuote | None:
         quote = self._cache.get(block_number)
