@@ -129,8 +129,13 @@ class EngineClient(ServiceClient):
 class MlClient(ServiceClient):
     service = "ml"
 
-    async def forecast_gas(self, chain_id: int, horizon: int = 1) -> dict[str, Any]:
-        body = {"chain_id": chain_id, "horizon": horizon}
+    async def forecast_gas(
+        self, chain_id: int, horizon: int = 1, block_number: int | None = None
+    ) -> dict[str, Any]:
+        """`block_number`: the block being priced; the forecast's history reaches it."""
+        body: dict[str, Any] = {"chain_id": chain_id, "horizon": horizon}
+        if block_number is not None:
+            body["block_number"] = block_number
         result: dict[str, Any] = await self._request("POST", "/api/forecast/gas", body)
         return result
 

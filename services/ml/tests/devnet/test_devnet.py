@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from titan_ml.app import create_app
-from titan_ml.forecast.collect import collect_to_file
+from titan_ml.forecast.collect import FeeHistorySource, collect_to_file, fee_history
 from titan_ml.forecast.history import load_base_fee_csv
 
 pytestmark = [pytest.mark.devnet]
@@ -48,3 +50,40 @@ async def test_forecasts_and_collection_on_the_devnet(
     assert int(history.base_fee[-2]) == int(
         devnet.w3.eth.get_block(history.last_block)["baseFeePerGas"]
     )
+
+
+class _Recording(httpx.AsyncHTTPTransport):
+    """The transport that records each JSON-RPC call's parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params: list[list[Any]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.params.append(json.loads(request.content)["params"])
+        return await super().handle_async_request(request)
+
+
+async def test_fee_history_reaches_the_block_asked_about(devnet: Any) -> None:
+    """With a TTL far longer than the test, a block number still brings the history up to it,
+    asking the node for the new blocks only, and the result equals a fresh full read."""
+    devnet.run_flow(5)
+    recording = _Recording()
+    source = FeeHistorySource(devnet.rpc_url, 64, 3600.0, 5.0, transport=recording)
+    first = await source.latest(devnet.w3.eth.block_number)
+    assert (await source.latest()) is first  # no block number: the TTL holds
+    devnet.run_flow(4)
+    head = devnet.w3.eth.block_number
+    assert head > first.last_block
+    kept = await source.latest(head)
+    assert kept.last_block >= head and kept.blocks == min(64, kept.last_block + 1)
+    asked = int(recording.params[-1][0], 16)
+    assert len(recording.params) == 2 and asked <= head - first.last_block + 3
+    async with httpx.AsyncClient(timeout=5) as client:
+        fresh = await fee_history(client, devnet.rpc_url, 64, kept.last_block)
+    assert fresh.oldest_block == kept.oldest_block
+    assert np.array_equal(fresh.base_fee, kept.base_fee)
+    assert np.array_equal(fresh.gas_used_ratio, kept.gas_used_ratio)
+    assert fresh.reward is not None and kept.reward is not None
+    assert np.array_equal(fresh.reward, kept.reward)
+    await source.aclose()

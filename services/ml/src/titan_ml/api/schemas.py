@@ -54,6 +54,12 @@ class FeeHistoryIn(_In):
 class ForecastRequest(_In):
     chain_id: int = Field(ge=1)
     horizon: int | None = Field(None, ge=1, le=64, description="one horizon; all when absent")
+    block_number: int | None = Field(
+        None,
+        ge=0,
+        description="the newest block the caller knows of (the one it prices): the chain's "
+        "history used reaches it, cached or not; without it the cache lives ML_FEE_HISTORY_TTL",
+    )
     fee_history: FeeHistoryIn | None = Field(
         None, description="forecast from this history instead of the chain's"
     )

@@ -1,11 +1,13 @@
 """Fee history from a connected chain: `eth_feeHistory` over JSON-RPC, live or into a file.
 
-`FeeHistorySource` serves forecasts (the last blocks, cached for a short TTL); `collect_to_file`
-gathers many blocks, 1024 per call as nodes allow, into a CSV that training reads.
+`FeeHistorySource` serves forecasts (the last blocks, kept up to the block asked about, or
+for a short TTL); `collect_to_file` gathers many blocks, 1024 per call as nodes allow, into a
+CSV that training reads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import time
 from pathlib import Path
@@ -63,7 +65,15 @@ def parse_fee_history(result: dict[str, Any]) -> FeeHistory:
 
 
 class FeeHistorySource:
-    """The chain's recent fee history, asked again only after `ttl` seconds."""
+    """The chain's recent fee history for forecasts.
+
+    Without a block number, asked again only after `ttl` seconds. With one (the scanner's: the
+    block it is pricing), the history reaches that block, whatever the TTL: a forecast for the
+    block after it must not come from blocks before it. Then only the blocks since the cached
+    history's last are asked for, with `REORG_OVERLAP` it already has (a shallow reorg
+    rewrites them), so a refresh per block stays one small call."""
+
+    REORG_OVERLAP = 3
 
     def __init__(
         self,
@@ -78,14 +88,37 @@ class FeeHistorySource:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)), transport=transport
         )
         self._cached: tuple[float, FeeHistory] | None = None
+        self._refreshing = asyncio.Lock()  # concurrent forecasts share one call
 
-    async def latest(self) -> FeeHistory:
-        now = time.monotonic()
-        if self._cached is not None and now - self._cached[0] < self.ttl:
-            return self._cached[1]
-        history = await fee_history(self._client, self.url, self.blocks)
-        self._cached = (now, history)
-        return history
+    def _usable(self, newest_block: int | None) -> FeeHistory | None:
+        if self._cached is None:
+            return None
+        at, history = self._cached
+        if newest_block is None:
+            return history if time.monotonic() - at < self.ttl else None
+        return history if history.last_block >= newest_block else None
+
+    async def latest(self, newest_block: int | None = None) -> FeeHistory:
+        """The last `blocks` blocks, reaching `newest_block` when it is given."""
+        history = self._usable(newest_block)
+        if history is not None:
+            return history
+        async with self._refreshing:
+            history = self._usable(newest_block)
+            if history is None:
+                history = await self._refresh(newest_block)
+                self._cached = (time.monotonic(), history)
+            return history
+
+    async def _refresh(self, newest_block: int | None) -> FeeHistory:
+        cached = None if self._cached is None else self._cached[1]
+        if cached is None or newest_block is None:
+            return await fee_history(self._client, self.url, self.blocks)
+        count = min(self.blocks, max(1, newest_block - cached.last_block) + self.REORG_OVERLAP)
+        newer = await fee_history(self._client, self.url, count)
+        if newer.oldest_block > cached.last_block + 1:  # the head ran further: a gap
+            return await fee_history(self._client, self.url, self.blocks)
+        return cached.extended(newer).tail(self.blocks)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -65,6 +65,30 @@ class FeeHistory:
             self.reward_percentiles,
         )
 
+    def extended(self, newer: FeeHistory) -> FeeHistory:
+        """These blocks, then `newer`'s, which wins where both have a block (a reorg rewrote
+        it); `newer` alone when the two do not join (a gap, or it reaches further back)."""
+        keep = newer.oldest_block - self.oldest_block
+        same_rewards = (self.reward is None) == (newer.reward is None) and (
+            self.reward_percentiles == newer.reward_percentiles
+        )
+        if not 0 <= keep <= self.blocks or not same_rewards:
+            return newer
+        timestamps = None
+        if self.timestamps is not None and newer.timestamps is not None:
+            timestamps = np.concatenate([self.timestamps[:keep], newer.timestamps])
+        reward = None
+        if self.reward is not None and newer.reward is not None:
+            reward = np.concatenate([self.reward[:keep], newer.reward])
+        return FeeHistory(
+            self.oldest_block,
+            np.concatenate([self.base_fee[:keep], newer.base_fee]),
+            np.concatenate([self.gas_used_ratio[:keep], newer.gas_used_ratio]),
+            timestamps,
+            reward,
+            newer.reward_percentiles,
+        )
+
 
 def next_base_fee(base_fee: int, gas_used_ratio: float) -> int:
     """EIP-1559: the next block's base fee from this block's base fee and gas used / limit."""

@@ -103,7 +103,7 @@ class ForecastService:
             history = history_from_body(request.fee_history)
         else:
             try:
-                history = await self.source.latest()
+                history = await self.source.latest(request.block_number)
             except RpcError as exc:
                 raise UpstreamUnavailableError("chain", str(exc)) from exc
         return self.answer(request.chain_id, history, horizons)

@@ -61,3 +61,28 @@ def test_synthetic_fee_wanders_but_stays_near_its_start() -> None:
     assert history.base_fee.min() > 3e9 and history.base_fee.max() < 300e9
     steps = np.diff(history.base_fee) / history.base_fee[:-1]
     assert np.abs(steps).max() <= 0.125 + 1e-9
+
+
+def test_extended_joins_overlaps_and_refuses_gaps() -> None:
+    full = FeeHistory(
+        100,
+        np.arange(1.0, 12.0),  # blocks 100..109 and the next block's base fee
+        np.linspace(0.1, 1.0, 10),
+        reward=np.ones((10, 2)),
+        reward_percentiles=(50.0, 90.0),
+    )
+    assert full.reward is not None
+    # blocks 100..106, then 105..109 with 105 and 106 rewritten by a reorg
+    old = FeeHistory(
+        100, full.base_fee[:8], full.gas_used_ratio[:7], None, full.reward[:7], (50.0, 90.0)
+    )
+    rewritten = full.tail(5)
+    joined = old.extended(rewritten)
+    assert joined.oldest_block == 100 and joined.last_block == 109
+    assert np.array_equal(joined.base_fee, full.base_fee)
+    assert np.array_equal(joined.gas_used_ratio, full.gas_used_ratio)
+    assert joined.reward is not None and joined.reward.shape == (10, 2)
+    gap = FeeHistory(109, full.base_fee[9:], full.gas_used_ratio[9:])
+    assert old.extended(gap) is gap  # block 108 missing: the newer history alone
+    no_rewards = FeeHistory(105, full.base_fee[5:], full.gas_used_ratio[5:])
+    assert old.extended(no_rewards) is no_rewards

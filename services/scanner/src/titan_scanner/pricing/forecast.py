@@ -108,7 +108,9 @@ class GasForecaster:
     async def _fetch(self, block_number: int) -> GasQuote | None:
         if self.ml is not None and self._ml_available():
             try:
-                base, priority, _ = parse_forecast(await self.ml.forecast_gas(self.chain_id, 1))
+                base, priority, _ = parse_forecast(
+                    await self.ml.forecast_gas(self.chain_id, 1, block_number)
+                )
                 self._last_ml = GasQuote(block_number, base, priority, "ml")
                 return self._last_ml
             except (ClientError, KeyError, ValueError, TypeError, IndexError) as exc:
