@@ -1,5 +1,6 @@
-"""Request ids, per-route latency histograms and `GET /metrics` for FastAPI apps, and the one call
-that puts every titan_common middleware (API key, limits) in front of a service.
+"""Request ids, per-route latency histograms, the event loop's lag and `GET /metrics` for FastAPI
+apps, and the one call that puts every titan_common middleware (API key, limits) in front of a
+service.
 
 All of it is plain ASGI middleware (see `titan_common.asgi` for why), covering WebSockets too:
 a WebSocket gets a request id (echoed in the upgrade's headers) and its handshake is timed under
@@ -8,9 +9,12 @@ method `WS`, status 101 when accepted.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Response
@@ -23,6 +27,8 @@ from titan_common.limits import BodySizeLimit, InFlightLimit, Limits, WsMessageL
 
 # A WebSocket closed before its upgrade is refused by the server with this status.
 _WS_CLOSED_BEFORE_ACCEPT = 403
+# How often the event loop's lag is sampled.
+_LAG_PERIOD_S = 0.05
 
 
 class RequestObserver:
@@ -113,8 +119,45 @@ def install_observability(
         app.add_middleware(ApiKeyGuard, api_key=api_key, open_paths=open_paths)
     app.add_middleware(RequestObserver, service=service, latency=latency)
 
+    lag = Histogram(
+        "event_loop_lag_seconds",
+        "How late the event loop ran a timer: time a ready callback or message waited",
+        ["service"],
+        registry=registry,
+        buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    ).labels(service)
+    _watch_event_loop(app, lag)
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return registry
+
+
+def _watch_event_loop(app: FastAPI, lag: Any) -> None:
+    """Sample the event loop's lag for the app's lifetime (its lifespan, wrapped).
+
+    Every wait in a service (an answer from the engine, the next pool update) also waits for
+    the loop to be free: when latency grows with nothing slow outside, this shows it."""
+    inner = app.router.lifespan_context
+
+    async def sample() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(_LAG_PERIOD_S)
+            lag.observe(max(0.0, loop.time() - started - _LAG_PERIOD_S))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        task = asyncio.create_task(sample())
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.router.lifespan_context = lifespan

@@ -1,5 +1,8 @@
 """Every error a FastAPI app raises answers in the one JSON shape, with a fitting status."""
 
+import asyncio
+import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -120,3 +123,33 @@ async def test_api_key_required_when_set_but_health_stays_open() -> None:
         assert response.status_code == 200
         assert "http_request_duration_seconds" in response.text
         assert "s3cret" not in response.text
+
+
+async def test_event_loop_lag_is_measured_while_the_app_runs() -> None:
+    """A handler that holds the loop for 0.3 s shows as lag: the sampler's timer ran late."""
+    app = make_app()
+
+    @app.get("/hold")
+    async def hold() -> dict[str, bool]:
+        time.sleep(0.3)  # noqa: ASYNC251 -- blocking on purpose: the loop can run nothing else
+        return {"held": True}
+
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+    ):
+        await asyncio.sleep(0.12)  # a few samples of an idle loop
+        assert (await c.get("/hold")).status_code == 200
+        await asyncio.sleep(0.06)
+        metrics = (await c.get("/metrics")).text
+    count = _sample(metrics, 'event_loop_lag_seconds_count{service="test"}')
+    late = _sample(metrics, 'event_loop_lag_seconds_bucket{le="0.1",service="test"}')
+    assert count >= 3
+    assert late <= count - 1  # the held sample is past 0.1 s
+    assert _sample(metrics, 'event_loop_lag_seconds_sum{service="test"}') >= 0.2
+
+
+def _sample(metrics: str, name: str) -> float:
+    line = next(line for line in metrics.splitlines() if line.startswith(name + " "))
+    return float(line.rsplit(" ", 1)[1])
