@@ -191,16 +191,21 @@ def _service_figures(results: dict[str, Any]) -> dict[str, float | None]:
         figures[f"ml.mae_reduction_vs_last_value_h{h}_pct"] = row.get(
             "model_vs_last_value_mae_reduction_pct"
         )
-    for case in _dig(results, "e2e", "scenarios") or []:
+    cases = _dig(results, "e2e", "scenarios") or []
+    for case in cases:
         latency = case["latency"]
         name = f"e2e.pools_{case['pools']}"
+        if case.get("block_time_s"):
+            name += f"_blocks_{case['block_time_s']:g}s"
         figures[f"{name}.p50_ms"] = latency["p50_ms"]
         figures[f"{name}.p99_ms"] = latency["p99_ms"]
         figures[f"{name}.opportunities"] = latency["count"]
         kept = [r["scanner_updates_per_s"] for r in case["ramp"] if r["kept_up"]]
         figures[f"{name}.max_updates_per_s_kept_up"] = max(kept, default=None)
-    largest = max(_dig(results, "e2e", "scenarios") or [], key=lambda c: c["pools"], default=None)
-    if largest is not None and largest["pools"] >= 1000:  # the goals are stated at 1,000 pools
+    # The goals are stated at 1,000 pools with the flow on: the largest scenario, mined as
+    # `make up` mines (1 s blocks) when it ran so; automine (a block per step) is the stress row.
+    largest = max(cases, key=lambda c: (c["pools"], bool(c.get("block_time_s"))), default=None)
+    if largest is not None and largest["pools"] >= 1000:
         figures["e2e.pools"] = largest["pools"]
         figures["e2e.p50_ms"] = largest["latency"]["p50_ms"]
         figures["e2e.p99_ms"] = largest["latency"]["p99_ms"]
@@ -259,17 +264,32 @@ def _ms(value: float | None) -> str:
 def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
     if "error" in e2e:
         return [f"Not measured: {e2e['error']}"]
+    rerun = e2e.get("rerun")
+    again = (
+        f" Re-run alone (`--only e2e`) on {rerun['date']}, load average at start "
+        f"{rerun['load_average_at_start'][0]:.2f}."
+        if rerun
+        else ""
+    )
     lines = [
         "Every service real (devnet flow, engine, ingest, ML, scanner as processes); each "
-        "opportunity's own `latency_ms`.",
+        f"opportunity's own `latency_ms`.{again}",
         "",
-        "| pools | opportunities | p50 | p90 | p99 | max | blocks | verified / mismatch |",
-        "|---|---|---|---|---|---|---|---|",
+        "Mining: automine is a block per flow step, as fast as the flow sends them (~8 blocks/s, "
+        "a stress: at 1,104 pools anvil spends ~80 ms of CPU on every block); 1 s blocks carry "
+        "one step's swaps each, as `make up` runs the devnet. The goal rows read the largest "
+        "scenario with 1 s blocks.",
+        "",
+        "| pools | mining | opportunities | p50 | p90 | p99 | max | blocks | verified / mismatch |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for case in e2e["scenarios"]:
         lat, ver = case["latency"], case["latency"]["verification"]
+        block_time = case.get("block_time_s")
+        mining = f"{block_time:g} s blocks" if block_time else "automine"
         lines.append(
-            f"| {case['pools']} | {lat['count']} | {_ms(lat['p50_ms'])} | {_ms(lat['p90_ms'])} "
+            f"| {case['pools']} | {mining} | {lat['count']} | {_ms(lat['p50_ms'])} "
+            f"| {_ms(lat['p90_ms'])} "
             f"| {_ms(lat['p99_ms'])} | {_ms(lat['max_ms'])} | {lat['blocks']} "
             f"| {ver.get('verified', 0)} / {ver.get('mismatch', 0)} |"
         )
@@ -280,14 +300,15 @@ def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
             "Offered load (flow pause between steps) and whether the pipeline kept up (ingest at "
             "the head at the end, second-half p50 ≤ 2 × first-half p50 + 5 ms):",
             "",
-            "| pools | flow pause | blocks/s | ingest events/s | scanner updates/s | p50 1st / 2nd half | kept up |",
-            "|---|---|---|---|---|---|---|",
+            "| pools | flow pause | blocks/s | ingest events/s | scanner updates/s | p50 1st / 2nd half | txpool backlog | kept up |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for pools, r in ramps:
             lines.append(
                 f"| {pools} | {r['pause_s']} s | {r['blocks_per_s']} | {r['ingest_events_per_s']} "
                 f"| {r['scanner_updates_per_s']} | {_ms(r['latency_first_half']['p50_ms'])} / "
-                f"{_ms(r['latency_second_half']['p50_ms'])} | {'yes' if r['kept_up'] else '**no**'} |"
+                f"{_ms(r['latency_second_half']['p50_ms'])} | {r.get('txpool_pending_at_end', '—')} "
+                f"| {'yes' if r['kept_up'] else '**no**'} |"
             )
     if e2e.get("plot"):
         lines += ["", f"![end-to-end latency distribution]({e2e['plot']})"]
