@@ -9,9 +9,9 @@ rate the pipeline keeps up with (ingest stays at the node's head, latency does n
 
 Two ways of mining: automine, a block per flow step as fast as the flow sends them (a stress:
 ~8 blocks/s), and 1 s blocks, each carrying one step's swaps, as `make up` runs the devnet.
-At 1,104 pools anvil 1.7.1 spends ~80 ms of CPU on every block, empty or not (it rebuilds the
-whole state trie; services/ingest/BENCHMARKS.md), so automine measures anvil's CPU as much as
-Titan's pipeline.
+At 1,104 pools anvil 1.7.1 spends 65-80 ms of CPU on every block, empty or not (it rebuilds
+the whole state trie; services/ingest/BENCHMARKS.md), so automine measures anvil's CPU as much
+as Titan's pipeline.
 
     uv run python bench/e2e.py [--quick] [--json out.json] [--plot out.png]
 """
@@ -74,6 +74,10 @@ def latencies_since(stack: Stack, block: int) -> list[float]:
 def stats(url: str) -> dict[str, Any]:
     body: dict[str, Any] = httpx.get(f"{url}/api/stats", timeout=5).json()
     return body
+
+
+def mining(block_time: float) -> str:
+    return f"{block_time:g} s blocks" if block_time > 0 else "automine"
 
 
 @contextmanager
@@ -198,8 +202,7 @@ def run_scenario(
             stack = start_stack(devnet, engine_bin, work)
             try:
                 pools = wait_until(lambda: stats(stack.scanner)["pools"], 120, "scanner pools")
-                mining = f"{block_time:g} s blocks" if block_time > 0 else "automine"
-                print(f"{scenario}: {pools} pools, {mining}", file=sys.stderr)
+                print(f"{scenario}: {pools} pools, {mining(block_time)}", file=sys.stderr)
                 result = {"scenario": scenario, "pools": pools, "block_time_s": block_time}
                 result["latency"] = collect(devnet, stack, wanted, limit_s, block_time)
                 result["ramp"] = ramp(devnet, stack, ramp_pauses, window_s) if ramp_pauses else []
@@ -222,8 +225,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
         values = sorted(r["latency"]["latencies_ms"])
         if not values:
             continue
-        mining = f"{r['block_time_s']:g} s blocks" if r.get("block_time_s") else "automine"
-        label = f"{r['pools']} pools, {mining} (n={len(values)})"
+        label = f"{r['pools']} pools, {mining(r.get('block_time_s', 0.0))} (n={len(values)})"
         hist.hist(values, bins=60, alpha=0.55, label=label)
         cdf.plot(values, [(i + 1) / len(values) for i in range(len(values))], label=label)
     hist.set(xlabel="block arrival at ingest → opportunity published (ms)", ylabel="opportunities",

@@ -276,7 +276,7 @@ def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
         f"opportunity's own `latency_ms`.{again}",
         "",
         "Mining: automine is a block per flow step, as fast as the flow sends them (~8 blocks/s, "
-        "a stress: at 1,104 pools anvil spends ~80 ms of CPU on every block); 1 s blocks carry "
+        "a stress: at 1,104 pools anvil spends 65-80 ms of CPU on every block); 1 s blocks carry "
         "one step's swaps each, as `make up` runs the devnet. The goal rows read the largest "
         "scenario with 1 s blocks.",
         "",

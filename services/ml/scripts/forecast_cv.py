@@ -12,22 +12,11 @@ from __future__ import annotations
 
 import time
 
-from titan_ml.forecast.history import FeeHistory, load_base_fee_csv
+from titan_ml.forecast.history import load_base_fee_csv
 from titan_ml.forecast.train import fit_forecaster
 from titan_ml.settings import MlSettings
 
 FOLDS = (0.65, 0.80)
-
-
-def head(history: FeeHistory, share: float) -> FeeHistory:
-    """The first `share` of the blocks, with the next block's base fee, as `eth_feeHistory`."""
-    n = int(history.blocks * share)
-    return FeeHistory(
-        history.oldest_block,
-        history.base_fee[: n + 1],
-        history.gas_used_ratio[:n],
-        None if history.timestamps is None else history.timestamps[:n],
-    )
 
 
 def main() -> None:
@@ -35,7 +24,9 @@ def main() -> None:
     history = load_base_fee_csv(settings.base_fee_file)
     for share in FOLDS:
         started = time.perf_counter()
-        fit = fit_forecaster(head(history, share), settings.ml_max_horizon, settings.ml_seed)
+        fit = fit_forecaster(
+            history.head(int(history.blocks * share)), settings.ml_max_horizon, settings.ml_seed
+        )
         rows = fit.evaluation["horizons"]
         cells = " ".join(
             f"h{h}={rows[h]['model_vs_last_value_mae_reduction_pct']:5.1f}%"

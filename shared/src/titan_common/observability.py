@@ -135,7 +135,7 @@ def install_observability(
     return registry
 
 
-def _watch_event_loop(app: FastAPI, lag: Any) -> None:
+def _watch_event_loop(app: FastAPI, lag: Histogram) -> None:
     """Sample the event loop's lag for the app's lifetime (its lifespan, wrapped).
 
     Every wait in a service (an answer from the engine, the next pool update) also waits for

@@ -65,6 +65,18 @@ class FeeHistory:
             self.reward_percentiles,
         )
 
+    def head(self, blocks: int) -> FeeHistory:
+        """The first `blocks` blocks (and the base fee of the block after them)."""
+        n = min(blocks, self.blocks)
+        return FeeHistory(
+            self.oldest_block,
+            self.base_fee[: n + 1],
+            self.gas_used_ratio[:n],
+            None if self.timestamps is None else self.timestamps[:n],
+            None if self.reward is None else self.reward[:n],
+            self.reward_percentiles,
+        )
+
     def extended(self, newer: FeeHistory) -> FeeHistory:
         """These blocks, then `newer`'s, which wins where both have a block (a reorg rewrote
         it); `newer` alone when the two do not join (a gap, or it reaches further back)."""

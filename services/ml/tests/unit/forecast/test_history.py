@@ -73,9 +73,8 @@ def test_extended_joins_overlaps_and_refuses_gaps() -> None:
     )
     assert full.reward is not None
     # blocks 100..106, then 105..109 with 105 and 106 rewritten by a reorg
-    old = FeeHistory(
-        100, full.base_fee[:8], full.gas_used_ratio[:7], None, full.reward[:7], (50.0, 90.0)
-    )
+    old = full.head(7)
+    assert old.last_block == 106 and np.array_equal(old.base_fee, full.base_fee[:8])
     rewritten = full.tail(5)
     joined = old.extended(rewritten)
     assert joined.oldest_block == 100 and joined.last_block == 109
