@@ -65,6 +65,7 @@ class DevChain:
             "NonfungiblePositionManager", manifest["contracts"]["v3_position_manager"]
         )
         self.deployer = manifest["deployer"]
+        self._batch: list[tuple[str, Any]] | None = None  # sent, not mined yet (one_block)
 
     def rpc(self, method: str, *params: Any) -> Any:
         return self.chain.rpc(method, *params)
@@ -144,8 +145,29 @@ class DevChain:
     def _send(self, contract: Any, fn: str, *args: Any, gas: int = 1_000_000) -> None:
         gas += next(_gas)
         tx_hash = self.chain.send(contract, fn, *args, sender=self.deployer, gas=gas)
+        if self._batch is not None:
+            self._batch.append((fn, tx_hash))
+            return
         self.mine_pending()
         assert self.w3.eth.get_transaction_receipt(tx_hash)["status"] == 1, f"{fn} reverted"
+
+    @contextlib.contextmanager
+    def one_block(self) -> Iterator[None]:
+        """The transactions sent in the block go into one block, mined at its end."""
+        self.rpc("evm_setAutomine", False)
+        self._batch = []
+        try:
+            yield
+            self.rpc("evm_mine")
+            blocks = set()
+            for fn, tx_hash in self._batch:
+                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                assert receipt["status"] == 1, f"{fn} reverted"
+                blocks.add(receipt["blockNumber"])
+            assert len(blocks) == 1, f"mined over blocks {sorted(blocks)}"
+        finally:
+            self._batch = None
+            self.rpc("evm_setAutomine", True)
 
     @contextlib.contextmanager
     def roomy_blocks(self) -> Iterator[None]:
@@ -184,9 +206,10 @@ class DevChain:
                    self.deployer, FAR_FUTURE)  # fmt: skip
         return pair
 
-    def new_v3_pool(self) -> str:
+    def new_v3_pool(self, one_block: bool = False) -> str:
         """A V3 pool at a fee tier the manifest lacks for a pair: created and initialized
-        through the position manager, a position minted, then swapped; its address."""
+        through the position manager, a position minted, then swapped (all in one block when
+        `one_block`); its address."""
         have = {(frozenset((p["token0"], p["token1"])), p["fee"]) for p in self.v3_pools()}
         a, b, fee = next(
             (a, b, fee)
@@ -196,24 +219,23 @@ class DevChain:
         )
         t0, t1 = sorted((a, b), key=lambda t: int(t["address"], 16))
         price = t0["usd"] / t1["usd"] * 10 ** (t1["decimals"] - t0["decimals"])  # raw token1/token0
-        with self.roomy_blocks():
-            self._send(self.npm, "createAndInitializePoolIfNecessary", t0["address"],
-                       t1["address"], fee, math.isqrt(int(price * 2**192)),
-                       gas=8_000_000)  # fmt: skip
         spacing = V3_SPACING[fee]
         tick = math.floor(math.log(price) / math.log(1.0001))
         lower, upper = (tick // spacing - 20) * spacing, (tick // spacing + 20) * spacing
         params = (t0["address"], t1["address"], fee, lower, upper, self._raw(t0, 50_000),
                   self._raw(t1, 50_000), 0, 0, self.deployer, FAR_FUTURE)  # fmt: skip
-        self._send(self.npm, "mint", params)
-        factory = self.chain.contract("UniswapV3Factory", self.manifest["contracts"]["v3_factory"])
-        pool = str(factory.functions.getPool(t0["address"], t1["address"], fee).call())
         v3 = next(d for d in self.manifest["dexes"] if d["kind"] == "v3")
         router = self.chain.contract("SwapRouter", v3["router"])
         swap = (t0["address"], t1["address"], fee, self.deployer, FAR_FUTURE,
                 self._raw(t0, 500), 0, 0)  # fmt: skip
-        self._send(router, "exactInputSingle", swap)
-        return pool
+        with self.roomy_blocks(), self.one_block() if one_block else contextlib.nullcontext():
+            self._send(self.npm, "createAndInitializePoolIfNecessary", t0["address"],
+                       t1["address"], fee, math.isqrt(int(price * 2**192)),
+                       gas=8_000_000)  # fmt: skip
+            self._send(self.npm, "mint", params)
+            self._send(router, "exactInputSingle", swap)
+        factory = self.chain.contract("UniswapV3Factory", self.manifest["contracts"]["v3_factory"])
+        return str(factory.functions.getPool(t0["address"], t1["address"], fee).call())
 
     def burn_position(self, token_id: int, fraction: float = 1.0) -> None:
         liquidity = self.npm.functions.positions(token_id).call()[7]

@@ -3,7 +3,8 @@
 A new V2 pair (through the real router and factory) and a new V3 pool (through the real
 position manager) appear while ingest runs; each gets liquidity and a swap. They must show up
 in `GET /api/pools` and on `WS /ws/pools` (each block closed by its marker), with the chain's
-exact state.
+exact state. The V3 pool's creation, mint and swap come in blocks of their own, or all in its
+creation block (ingest builds a new pool from the logs after its creation log).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ pytestmark = [pytest.mark.devnet]
 MESSAGE: TypeAdapter[PoolUpdate | BlockComplete] = TypeAdapter(IngestMessage)
 
 
+@pytest.mark.parametrize("one_block", [False, True], ids=["own-blocks", "one-block"])
 async def test_pools_created_after_the_start_are_followed_exactly(
+    one_block: bool,
     reverted: Any,
     devnet_settings: Callable[..., IngestSettings],
     serve: Callable[..., Any],
@@ -47,7 +50,7 @@ async def test_pools_created_after_the_start_are_followed_exactly(
                     PoolUpdate.model_validate_json(await ws.recv())
                 BlockComplete.model_validate_json(await ws.recv())
                 v2 = await asyncio.to_thread(chain.new_v2_pair, "sushiswap")
-                v3 = await asyncio.to_thread(chain.new_v3_pool)
+                v3 = await asyncio.to_thread(chain.new_v3_pool, one_block)
                 block, frozen = await oracle.settle(pipeline)
                 streamed = await _stream_until(ws, block)
             listed = await client.pools(pool=[v2, v3])

@@ -45,8 +45,8 @@ class PoolStore:
         self.complete = block_number
 
     def add_pool(self, entry: PoolEntry, block_hash: str) -> None:
-        """A pool created after the snapshot, read at the end of its entry's block; a
-        rollback of that block removes it again."""
+        """A pool created after the snapshot, as of its entry's version (its creation log);
+        a rollback of that block removes it again."""
         address = entry.meta.address
         record = self._record(entry.block_number, block_hash)
         if address not in record.journal:

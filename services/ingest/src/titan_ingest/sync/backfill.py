@@ -89,7 +89,9 @@ class Backfiller:
         # JSON-RPC over the live WebSocket, when the source has one: (method, params) -> result.
         self.fast: Callable[[str, Any], Awaitable[Any]] | None = None
         # New pools from the factories' creation logs, when followed.
-        self.adopter = Adopter(store, stats, discovery, sink, self._read_new) if discovery else None
+        self.adopter = (
+            Adopter(store, stats, discovery, sink, self._pool_logs) if discovery else None
+        )
 
     def log_filter(self) -> dict[str, Any]:
         """The logs ingest reads: the pools' events, and the factories' creations if followed."""
@@ -148,20 +150,19 @@ class Backfiller:
             await self.catch_up(read.received_at)
 
     async def adopt(self, log: LogMsg) -> None:
-        """A creation log from the stream: follow its pool from the end of its block."""
+        """A creation log from the stream: follow its pool from there."""
         if self.adopter is not None:
-            metas = self.adopter.new_pools([log])
-            await self.adopter.adopt(metas, log.block_number, log.block_hash, log.received_at)
+            await self.adopter.adopt(self.adopter.births([log]))
 
     def _reader(self, progress: bool) -> SnapshotReader | HelperSnapshotReader:
         if self.snapshot_method == "helper" and self._helper_ok:
             return HelperSnapshotReader(self.rpc, progress)
         return SnapshotReader(self.rpc, progress)
 
-    async def _read_new(
-        self, metas: Sequence[PoolMeta], number: int, block_hash: str
-    ) -> list[PoolEntry]:
-        return await self._reader(False).read(metas, number, block_hash)
+    async def _pool_logs(self, addresses: list[str], created: LogMsg) -> list[LogMsg]:
+        """The logs of these pools in the block of `created`, read by its hash."""
+        number, query = created.block_number, _pool_query(addresses)
+        return await self._logs(number, number, [created.block_hash], created.received_at, query)
 
     async def snapshot(self, latest: Header, received_at: float | None = None) -> None:
         started = time.perf_counter()
@@ -221,7 +222,7 @@ class Backfiller:
             headers = await self.rpc.headers(numbers) if numbers else []
         self._check_headers(start, headers, latest)
         by_number = {h.number: h for h in headers}
-        logs = await self._logs(start, end, headers, received_at)
+        logs = await self._logs(start, end, [h.hash for h in headers], received_at)
         self._check_branch(logs, by_number)
         return by_number, logs
 
@@ -248,14 +249,15 @@ class Backfiller:
         self,
         start: int,
         end: int,
-        headers: list[Header],
+        hashes: list[str],
         received_at: float | None,
         query: dict[str, Any] | None = None,
     ) -> list[LogMsg]:
-        """The wanted logs of blocks start..end, in order (`query`: another filter)."""
+        """The wanted logs of blocks start..end, in order (`query`: another filter); by
+        block hash when `hashes` names every block and they are few."""
         base = query or self.log_filter()
-        if end - start + 1 <= _BY_HASH_MAX and len(headers) == end - start + 1:
-            raw = await self._by_hash([{**base, "blockHash": h.hash} for h in headers])
+        if end - start + 1 <= _BY_HASH_MAX and len(hashes) == end - start + 1:
+            raw = await self._by_hash([{**base, "blockHash": h} for h in hashes])
         else:
             raw = []
             for lo in range(start, end + 1, self.log_range):
@@ -345,18 +347,16 @@ class Backfiller:
         """Follow the pools block `number` creates; the range's logs with theirs above it
         (they were not in the filter the range was read with)."""
         assert self.adopter is not None
-        metas = self.adopter.new_pools(block_logs)
-        if not metas:
-            return logs
-        block_hash = block_logs[0].block_hash
-        entries = await self.adopter.adopt(metas, number, block_hash, block_logs[0].received_at)
+        entries = await self.adopter.adopt(self.adopter.births(block_logs))
         if not entries or number >= end:
             return logs
-        above = [headers[n] for n in range(number + 1, end + 1) if n in headers]
-        query = {
-            "address": [e.meta.address for e in entries],
-            "topics": [["0x" + t.hex() for t in abi.POOL_TOPICS]],
-        }
+        above = [headers[n].hash for n in range(number + 1, end + 1) if n in headers]
+        query = _pool_query([e.meta.address for e in entries])
         more = await self._logs(number + 1, end, above, block_logs[0].received_at, query)
         self._check_branch(more, headers)
         return sorted([*logs, *more], key=lambda m: (m.block_number, m.log_index))
+
+
+def _pool_query(addresses: list[str]) -> dict[str, Any]:
+    """A log filter for these pools' events."""
+    return {"address": addresses, "topics": [["0x" + t.hex() for t in abi.POOL_TOPICS]]}
