@@ -347,17 +347,33 @@ async def settle(chain: DevChain, pipeline: IngestPipeline) -> tuple[int, Frozen
     await asyncio.to_thread(chain.mine, 2)
     head = chain.head
     head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
-    async with asyncio.timeout(30):
-        while (  # noqa: ASYNC110 (polling the pipeline's state is the point)
-            pipeline.store.block_hash(head) != head_hash
-            or pipeline.store.head != head
-            or not pipeline.queue.empty()
-            or pipeline.sequencer.handling_since is not None
-        ):
-            await asyncio.sleep(0.02)
+    try:
+        async with asyncio.timeout(30):
+            while (  # noqa: ASYNC110 (polling the pipeline's state is the point)
+                pipeline.store.block_hash(head) != head_hash
+                or pipeline.store.head != head
+                or not pipeline.queue.empty()
+                or pipeline.sequencer.handling_since is not None
+            ):
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"not settled at block {head}: {_where(chain, pipeline)}") from None
     # No await from the check to here: the state is the one at `head`.
     frozen = {a: (e.state_wire(), e.block_number) for a, e in pipeline.store.pools.items()}
     return head, frozen
+
+
+def _where(chain: DevChain, pipeline: IngestPipeline) -> str:
+    """Where the pipeline stands against the chain, for a test that waited in vain."""
+    store, stats = pipeline.store, pipeline.stats
+    recent = {n: store.block_hash(n) for n in range(store.head - 2, store.head + 1)}
+    node = {n: "0x" + bytes(chain.w3.eth.get_block(n)["hash"]).hex() for n in recent if n >= 0}
+    return (
+        f"chain head {chain.head}, txpool {chain.rpc('txpool_status')}; store head {store.head}"
+        f" complete {store.complete}, hashes {recent} (node {node}); queue"
+        f" {pipeline.queue.qsize()}, handling since {pipeline.sequencer.handling_since}, due"
+        f" {pipeline.sequencer.due}; stats {stats}"
+    )
 
 
 async def chain_state(chain: DevChain, metas: list[PoolMeta], block: int) -> list[PoolEntry]:

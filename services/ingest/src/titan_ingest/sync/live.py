@@ -250,8 +250,7 @@ class WebSocketSource:
             self._provider = provider
             try:
                 while await self._watch(w3, provider):
-                    logs = await self._resubscribe(w3, ids, logs)
-                    replay()
+                    logs = await self._resubscribe(w3, ids, logs, replay)
             finally:
                 self._provider = None
                 provider.fail_raw("the WebSocket connection ended")
@@ -259,13 +258,19 @@ class WebSocketSource:
     async def _subscribe_logs(self, w3: AsyncWeb3[Any]) -> Any:
         return await w3.eth.subscribe("logs", cast(LogsSubscriptionArg, self.log_filter()))
 
-    async def _resubscribe(self, w3: AsyncWeb3[Any], ids: dict[Any, str], old: Any) -> Any:
+    async def _resubscribe(
+        self, w3: AsyncWeb3[Any], ids: dict[Any, str], old: Any, replay: Callable[[], None]
+    ) -> Any:
         """A logs subscription with the current filter in place of `old`. Both run for a
         moment: a log of both is dropped by the pool's version."""
         self._refresh.clear()
         new = await self._subscribe_logs(w3)
         ids[new] = "logs"
         ids.pop(old, None)  # from now on its notifications are the new one's duplicates
+        # The new one's notifications that came before its id are queued before any later
+        # one (an await here would let later ones overtake them: the pool drops a log
+        # older than its version, and the log would be lost).
+        replay()
         await w3.eth.unsubscribe(old)
         self.resubscribes += 1
         _log.info("ingest.ws.resubscribed", subscription=str(new))
