@@ -74,6 +74,11 @@ class DevChain:
     def head(self) -> int:
         return int(self.w3.eth.block_number)
 
+    def latest(self) -> tuple[int, str]:
+        """The newest block's number and hash, read together."""
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), "0x" + bytes(block["hash"]).hex()
+
     def mine(self, blocks: int = 1) -> None:
         for _ in range(blocks):
             self.rpc("evm_mine")
@@ -342,24 +347,36 @@ Frozen = dict[str, tuple[dict[str, Any], int]]  # pool -> (wire state, block num
 
 async def settle(chain: DevChain, pipeline: IngestPipeline) -> tuple[int, Frozen]:
     """Mine what waits and two empty blocks (every earlier log is then surely sent), wait
-    until the pipeline has applied the head; the head and the pipeline's state right then."""
+    until the pipeline has applied the chain's head; that head and the pipeline's state right
+    then. The head is the chain's newest block when the pipeline has it, which is the one mined
+    here unless something else mined meanwhile (said on stdout, with what it mined)."""
     await asyncio.to_thread(chain.mine_pending)
     await asyncio.to_thread(chain.mine, 2)
-    head = chain.head
-    head_hash = "0x" + bytes(chain.w3.eth.get_block(head)["hash"]).hex()
+    mined = chain.head
+    store = pipeline.store
     try:
         async with asyncio.timeout(30):
-            while (  # noqa: ASYNC110 (polling the pipeline's state is the point)
-                pipeline.store.block_hash(head) != head_hash
-                or pipeline.store.head != head
-                or not pipeline.queue.empty()
-                or pipeline.sequencer.handling_since is not None
-            ):
+            while True:
+                head, head_hash = await asyncio.to_thread(chain.latest)
+                if (
+                    store.head == head
+                    and store.block_hash(head) == head_hash
+                    and pipeline.queue.empty()
+                    and pipeline.sequencer.handling_since is None
+                ):
+                    break
                 await asyncio.sleep(0.02)
     except TimeoutError:
-        raise AssertionError(f"not settled at block {head}: {_where(chain, pipeline)}") from None
+        where, since = _where(chain, pipeline), _mined_since(chain, mined)
+        raise AssertionError(
+            f"not settled after block {mined}: {where}; mined since: {since}"
+        ) from None
     # No await from the check to here: the state is the one at `head`.
-    frozen = {a: (e.state_wire(), e.block_number) for a, e in pipeline.store.pools.items()}
+    frozen = {a: (e.state_wire(), e.block_number) for a, e in store.pools.items()}
+    if head != mined:
+        print(
+            f"settle: the chain moved on from block {mined} to {head}: {_mined_since(chain, mined)}"
+        )
     return head, frozen
 
 
@@ -374,6 +391,16 @@ def _where(chain: DevChain, pipeline: IngestPipeline) -> str:
         f" {pipeline.queue.qsize()}, handling since {pipeline.sequencer.handling_since}, due"
         f" {pipeline.sequencer.due}; stats {stats}"
     )
+
+
+def _mined_since(chain: DevChain, head: int) -> list[str]:
+    """The transactions of the blocks after `head`: who sent what to whom."""
+    out = []
+    for number in range(head + 1, chain.head + 1):
+        for tx in chain.w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            data = bytes(tx["input"])[:4].hex()
+            out.append(f"{number}: {tx['from']} -> {tx['to']} 0x{data} nonce {tx['nonce']}")
+    return out
 
 
 async def chain_state(chain: DevChain, metas: list[PoolMeta], block: int) -> list[PoolEntry]:
