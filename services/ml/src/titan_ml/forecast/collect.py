@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from titan_common.clients import async_client
 from titan_common.redaction import redact_url
 from titan_ml.forecast.history import FeeHistory
 
@@ -84,9 +85,7 @@ class FeeHistorySource:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url, self.blocks, self.ttl = url, blocks, ttl
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)), transport=transport
-        )
+        self._client = async_client(timeout, transport)
         self._cached: tuple[float, FeeHistory] | None = None
         self._refreshing = asyncio.Lock()  # concurrent forecasts share one call
 
@@ -128,7 +127,7 @@ async def collect_to_file(
     url: str, blocks: int, out: Path, progress: bool = False, rpc_timeout: float = 10.0
 ) -> int:
     """The last `blocks` blocks' fee history into `out` (CSV); returns the blocks written."""
-    async with httpx.AsyncClient(timeout=rpc_timeout) as client:
+    async with async_client(rpc_timeout) as client:
         head = await fee_history(client, url, 1)
         newest = head.last_block
         oldest = max(0, newest - blocks + 1)
