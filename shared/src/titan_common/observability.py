@@ -1,6 +1,6 @@
-"""Request ids, per-route latency histograms, the event loop's lag and `GET /metrics` for FastAPI
-apps, and the one call that puts every titan_common middleware (API key, limits) in front of a
-service.
+"""Request ids, per-route latency histograms, the event loop's lag, the garbage collector's
+pauses and `GET /metrics` for FastAPI apps, and the one call that puts every titan_common
+middleware (API key, limits) in front of a service.
 
 All of it is plain ASGI middleware (see `titan_common.asgi` for why), covering WebSockets too:
 a WebSocket gets a request id (echoed in the upgrade's headers) and its handshake is timed under
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -127,6 +128,14 @@ def install_observability(
         buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
     ).labels(service)
     _watch_event_loop(app, lag)
+    pauses = Histogram(
+        "gc_pause_seconds",
+        "How long the garbage collector stopped the process, by generation",
+        ["service", "generation"],
+        registry=registry,
+        buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    )
+    _watch_gc(app, service, pauses)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -159,5 +168,30 @@ def _watch_event_loop(app: FastAPI, lag: Histogram) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    app.router.lifespan_context = lifespan
+
+
+def _watch_gc(app: FastAPI, service: str, pauses: Histogram) -> None:
+    """Time every collection for the app's lifetime: a full one over a big heap stops
+    everything at once (every opportunity of a block waits for it)."""
+    inner = app.router.lifespan_context
+    by_generation = [pauses.labels(service, str(g)) for g in range(3)]
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            by_generation[info["generation"]].observe(time.perf_counter() - started[0])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        gc.callbacks.append(timed)
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            gc.callbacks.remove(timed)
 
     app.router.lifespan_context = lifespan

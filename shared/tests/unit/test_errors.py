@@ -1,6 +1,7 @@
 """Every error a FastAPI app raises answers in the one JSON shape, with a fitting status."""
 
 import asyncio
+import gc
 import time
 
 import httpx
@@ -148,6 +149,28 @@ async def test_event_loop_lag_is_measured_while_the_app_runs() -> None:
     assert count >= 3
     assert late <= count - 1  # the held sample is past 0.1 s
     assert _sample(metrics, 'event_loop_lag_seconds_sum{service="test"}') >= 0.2
+
+
+async def test_gc_pauses_are_timed_while_the_app_runs() -> None:
+    """A full collection over a heap of cycles shows under generation 2, and only while the
+    app's lifespan runs (the callback is removed after)."""
+    app = make_app()
+    transport = httpx.ASGITransport(app=app)
+    callbacks = len(gc.callbacks)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+    ):
+        assert len(gc.callbacks) == callbacks + 1
+        heap = [[] for _ in range(200_000)]
+        for item in heap:
+            item.append(item)  # cycles: only the collector frees them
+        del heap
+        gc.collect()
+        metrics = (await c.get("/metrics")).text
+    assert _sample(metrics, 'gc_pause_seconds_count{generation="2",service="test"}') >= 1
+    assert _sample(metrics, 'gc_pause_seconds_sum{generation="2",service="test"}') > 0.0
+    assert len(gc.callbacks) == callbacks
 
 
 def _sample(metrics: str, name: str) -> float:
