@@ -1,5 +1,8 @@
 //! Wire types, mirroring `titan_common.models`. Big integers are decimal strings.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use alloy_primitives::{Address, I256, U256};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
@@ -10,9 +13,28 @@ use crate::decimal::Dec;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WireAddress(pub Address);
 
+/// EIP-55 forms already computed, per thread: each costs a keccak (a sixth of a `POST /api/pool`
+/// with its three addresses), and the same pools and tokens come back request after request.
+const CHECKSUM_MEMO_MAX: usize = 4096;
+
+thread_local! {
+    static CHECKSUMS: RefCell<HashMap<Address, [u8; 42]>> = RefCell::new(HashMap::new());
+}
+
 impl Serialize for WireAddress {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.to_checksum(None))
+        CHECKSUMS.with_borrow_mut(|memo| {
+            if memo.len() >= CHECKSUM_MEMO_MAX && !memo.contains_key(&self.0) {
+                memo.clear();
+            }
+            let text = memo.entry(self.0).or_insert_with(|| {
+                let mut buf = [0u8; 42];
+                self.0.to_checksum_raw(&mut buf, None);
+                buf
+            });
+            // `to_checksum_raw` writes `0x` and 40 ASCII hex digits
+            s.serialize_str(std::str::from_utf8(text).map_err(serde::ser::Error::custom)?)
+        })
     }
 }
 
@@ -316,6 +338,22 @@ mod tests {
                 prop_assert_eq!(text, a.0.to_checksum(None));
             }
         }
+    }
+
+    #[test]
+    fn checksums_stay_right_past_the_memo_size() {
+        // one address again and again, then enough others to clear the memo, then it again
+        let first = WireAddress(Address::with_last_byte(7));
+        let expected = format!("\"{}\"", first.0.to_checksum(None));
+        for _ in 0..3 {
+            assert_eq!(serde_json::to_string(&first).unwrap(), expected);
+        }
+        for i in 0..(CHECKSUM_MEMO_MAX as u64 + 10) {
+            let a = WireAddress(Address::left_padding_from(&(i + 1000).to_be_bytes()));
+            let text = serde_json::to_string(&a).unwrap();
+            assert_eq!(text, format!("\"{}\"", a.0.to_checksum(None)));
+        }
+        assert_eq!(serde_json::to_string(&first).unwrap(), expected);
     }
 
     #[test]
