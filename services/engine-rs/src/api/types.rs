@@ -18,7 +18,7 @@ pub struct WireAddress(pub Address);
 const CHECKSUM_MEMO_MAX: usize = 4096;
 
 thread_local! {
-    static CHECKSUMS: RefCell<HashMap<Address, [u8; 42]>> = RefCell::new(HashMap::new());
+    static CHECKSUMS: RefCell<HashMap<Address, String>> = RefCell::new(HashMap::new());
 }
 
 impl Serialize for WireAddress {
@@ -27,13 +27,7 @@ impl Serialize for WireAddress {
             if memo.len() >= CHECKSUM_MEMO_MAX && !memo.contains_key(&self.0) {
                 memo.clear();
             }
-            let text = memo.entry(self.0).or_insert_with(|| {
-                let mut buf = [0u8; 42];
-                self.0.to_checksum_raw(&mut buf, None);
-                buf
-            });
-            // `to_checksum_raw` writes `0x` and 40 ASCII hex digits
-            s.serialize_str(std::str::from_utf8(text).map_err(serde::ser::Error::custom)?)
+            s.serialize_str(memo.entry(self.0).or_insert_with(|| self.0.to_checksum(None)))
         })
     }
 }
