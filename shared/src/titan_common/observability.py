@@ -127,7 +127,6 @@ def install_observability(
         registry=registry,
         buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
     ).labels(service)
-    _watch_event_loop(app, lag)
     pauses = Histogram(
         "gc_pause_seconds",
         "How long the garbage collector stopped the process, by generation",
@@ -135,7 +134,7 @@ def install_observability(
         registry=registry,
         buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
     )
-    _watch_gc(app, service, pauses)
+    _watch_runtime(app, service, lag, pauses)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -144,12 +143,16 @@ def install_observability(
     return registry
 
 
-def _watch_event_loop(app: FastAPI, lag: Histogram) -> None:
-    """Sample the event loop's lag for the app's lifetime (its lifespan, wrapped).
+def _watch_runtime(app: FastAPI, service: str, lag: Histogram, pauses: Histogram) -> None:
+    """For the app's lifetime (its lifespan, wrapped): sample the event loop's lag, and time
+    every garbage collection.
 
     Every wait in a service (an answer from the engine, the next pool update) also waits for
-    the loop to be free: when latency grows with nothing slow outside, this shows it."""
+    the loop to be free: when latency grows with nothing slow outside, the lag shows it. A full
+    collection over a big heap stops everything at once (every opportunity of a block)."""
     inner = app.router.lifespan_context
+    by_generation = [pauses.labels(service, str(g)) for g in range(3)]
+    collection_started = [0.0]
 
     async def sample() -> None:
         loop = asyncio.get_running_loop()
@@ -158,40 +161,23 @@ def _watch_event_loop(app: FastAPI, lag: Histogram) -> None:
             await asyncio.sleep(_LAG_PERIOD_S)
             lag.observe(max(0.0, loop.time() - started - _LAG_PERIOD_S))
 
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collection_started[0] = time.perf_counter()
+        else:
+            by_generation[info["generation"]].observe(time.perf_counter() - collection_started[0])
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         task = asyncio.create_task(sample())
-        try:
-            async with inner(app) as state:
-                yield state
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    app.router.lifespan_context = lifespan
-
-
-def _watch_gc(app: FastAPI, service: str, pauses: Histogram) -> None:
-    """Time every collection for the app's lifetime: a full one over a big heap stops
-    everything at once (every opportunity of a block waits for it)."""
-    inner = app.router.lifespan_context
-    by_generation = [pauses.labels(service, str(g)) for g in range(3)]
-    started = [0.0]
-
-    def timed(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            started[0] = time.perf_counter()
-        else:
-            by_generation[info["generation"]].observe(time.perf_counter() - started[0])
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
         gc.callbacks.append(timed)
         try:
             async with inner(app) as state:
                 yield state
         finally:
             gc.callbacks.remove(timed)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app.router.lifespan_context = lifespan
