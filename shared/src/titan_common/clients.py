@@ -14,6 +14,7 @@ block's path makes three. Tests still pass their own httpx transports.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,6 +79,11 @@ class ServiceClient:
     ) -> None:
         headers = {"x-api-key": api_key.get_secret_value()} if api_key else {}
         self._http = async_client(timeout, transport, base_url=base_url, headers=headers)
+        self.answered_at: float | None = None  # time.monotonic() of the last answer, any status
+
+    def answered_within(self, seconds: float) -> bool:
+        """Whether the service answered a call in the last `seconds`: as good as a probe."""
+        return self.answered_at is not None and time.monotonic() - self.answered_at < seconds
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -90,6 +96,7 @@ class ServiceClient:
             )
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise ServiceUnavailable(self.service, type(exc).__name__) from exc
+        self.answered_at = time.monotonic()
         if response.status_code >= 400:
             raise _service_error(self.service, response)
         return response.json()

@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
+from titan_common.jsonrpc import JsonRpcClient
 from titan_ml.app import create_app
 from titan_ml.forecast.collect import FeeHistorySource, collect_to_file, fee_history
 from titan_ml.forecast.history import load_base_fee_csv
@@ -79,8 +80,9 @@ async def test_fee_history_reaches_the_block_asked_about(devnet: Any) -> None:
     assert kept.last_block >= head and kept.blocks == min(64, kept.last_block + 1)
     asked = int(recording.params[-1][0], 16)
     assert len(recording.params) == 2 and asked <= head - first.last_block + 3
-    async with httpx.AsyncClient(timeout=5) as client:
-        fresh = await fee_history(client, devnet.rpc_url, 64, kept.last_block)
+    rpc = JsonRpcClient(devnet.rpc_url, 5.0)
+    fresh = await fee_history(rpc, 64, kept.last_block)
+    await rpc.aclose()
     assert fresh.oldest_block == kept.oldest_block
     assert np.array_equal(fresh.base_fee, kept.base_fee)
     assert np.array_equal(fresh.gas_used_ratio, kept.gas_used_ratio)

@@ -79,8 +79,14 @@ class Runtime:
             await asyncio.sleep(self.settings.scanner_probe_interval)
 
     async def probe_once(self) -> None:
+        """A dependency that is up and answered the pipeline within the last interval is not
+        asked again: on a busy chain the probes would only compete with the block's work on
+        this event loop. One that is down is always asked."""
+        fresh = self.settings.scanner_probe_interval
         engine_was_down = not self.health["engine"].up
-        engine_up = await self.engine.health()
+        engine_up = (not engine_was_down and self.engine.answered_within(fresh)) or (
+            await self.engine.health()
+        )
         self.health["engine"].mark(
             engine_up, f"no answer at {redact_url(self.settings.engine_url)}"
         )
@@ -88,7 +94,9 @@ class Runtime:
             _log.info("scanner.engine.recovered", rescan=len(self.scanner.index))
             self.scanner.rescan_all()
         if self.ml is not None:
-            ml_up = await self.ml.health()
+            ml_up = (self.health["ml"].up and self.ml.answered_within(fresh)) or (
+                await self.ml.health()
+            )
             if self.health["ml"].mark(ml_up, f"no answer at {redact_url(self.settings.ml_url)}"):
                 _log.info("scanner.ml.changed", up=ml_up)
         source = self.source
@@ -101,8 +109,12 @@ class Runtime:
 
     async def _probe_chain(self) -> None:
         assert self.chain is not None
+        if self.health["chain"].up and self.chain.rpc.answered_within(
+            self.settings.scanner_probe_interval
+        ):
+            return
         try:
-            await asyncio.wait_for(self.chain.w3.eth.block_number, 2.0)
+            await asyncio.wait_for(self.chain.block_number(), 2.0)
             self.health["chain"].mark(True)
         except Exception as exc:
             self.health["chain"].mark(False, f"{type(exc).__name__}: {exc}"[:200])

@@ -110,8 +110,10 @@ class FakeEngine:
     def __init__(self) -> None:
         self.down = False
         self.batches: list[list[str]] = []
+        self.health_checks = 0  # `GET /health` asked, answered or not
 
     def handler(self, request: Any) -> Any:
+        self.health_checks += request.url.path == "/health"
         if self.down:
             raise httpx.ConnectError("engine down", request=request)
         if request.url.path == "/health":

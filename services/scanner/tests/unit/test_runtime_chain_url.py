@@ -23,7 +23,7 @@ def _runtime_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'scanner.db'}")
     runtime = build_runtime(ScannerSettings(), CollectorRegistry())
     assert runtime.chain is not None
-    return str(runtime.chain.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    return runtime.chain.rpc.url
 
 
 def test_manifest_url_when_chain_rpc_url_is_unset(

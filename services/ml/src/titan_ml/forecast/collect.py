@@ -16,36 +16,23 @@ from typing import Any
 import httpx
 import numpy as np
 
-from titan_common.clients import async_client
-from titan_common.redaction import redact_url
+from titan_common.jsonrpc import JsonRpcClient, RpcUnavailable
 from titan_ml.forecast.history import FeeHistory
 
 REWARD_PERCENTILES = (50.0, 90.0)
 MAX_BLOCKS_PER_CALL = 1024
 
 
-class RpcError(Exception):
-    """The node is unreachable, too slow, or answered with an error."""
-
-
-async def fee_history(
-    client: httpx.AsyncClient, url: str, blocks: int, newest: str | int = "latest"
-) -> FeeHistory:
+async def fee_history(rpc: JsonRpcClient, blocks: int, newest: str | int = "latest") -> FeeHistory:
+    """`blocks` blocks of `eth_feeHistory` up to `newest`; `ChainError` when the node fails."""
     newest_param = newest if isinstance(newest, str) else hex(newest)
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "eth_feeHistory",
-        "params": [hex(blocks), newest_param, list(REWARD_PERCENTILES)],
-    }
+    result = await rpc.request(
+        "eth_feeHistory", [hex(blocks), newest_param, list(REWARD_PERCENTILES)]
+    )
     try:
-        response = await client.post(url, json=body)
-        payload: dict[str, Any] = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise RpcError(f"eth_feeHistory at {redact_url(url)}: {type(exc).__name__}") from exc
-    if "error" in payload or "result" not in payload:
-        raise RpcError(f"eth_feeHistory at {redact_url(url)}: {payload.get('error')}")
-    return parse_fee_history(payload["result"])
+        return parse_fee_history(result)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RpcUnavailable(f"eth_feeHistory: a malformed answer ({exc})") from exc
 
 
 def parse_fee_history(result: dict[str, Any]) -> FeeHistory:
@@ -85,7 +72,7 @@ class FeeHistorySource:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url, self.blocks, self.ttl = url, blocks, ttl
-        self._client = async_client(timeout, transport)
+        self._rpc = JsonRpcClient(url, timeout, transport)
         self._cached: tuple[float, FeeHistory] | None = None
         self._refreshing = asyncio.Lock()  # concurrent forecasts share one call
 
@@ -112,23 +99,24 @@ class FeeHistorySource:
     async def _refresh(self, newest_block: int | None) -> FeeHistory:
         cached = None if self._cached is None else self._cached[1]
         if cached is None or newest_block is None:
-            return await fee_history(self._client, self.url, self.blocks)
+            return await fee_history(self._rpc, self.blocks)
         count = min(self.blocks, max(1, newest_block - cached.last_block) + self.REORG_OVERLAP)
-        newer = await fee_history(self._client, self.url, count)
+        newer = await fee_history(self._rpc, count)
         if newer.oldest_block > cached.last_block + 1:  # the head ran further: a gap
-            return await fee_history(self._client, self.url, self.blocks)
+            return await fee_history(self._rpc, self.blocks)
         return cached.extended(newer).tail(self.blocks)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._rpc.aclose()
 
 
 async def collect_to_file(
     url: str, blocks: int, out: Path, progress: bool = False, rpc_timeout: float = 10.0
 ) -> int:
     """The last `blocks` blocks' fee history into `out` (CSV); returns the blocks written."""
-    async with async_client(rpc_timeout) as client:
-        head = await fee_history(client, url, 1)
+    rpc = JsonRpcClient(url, rpc_timeout)
+    try:
+        head = await fee_history(rpc, 1)
         newest = head.last_block
         oldest = max(0, newest - blocks + 1)
         parts: list[FeeHistory] = []
@@ -136,12 +124,14 @@ async def collect_to_file(
         end = newest
         while end >= oldest:
             count = min(MAX_BLOCKS_PER_CALL, end - oldest + 1)
-            parts.append(await fee_history(client, url, count, end))
+            parts.append(await fee_history(rpc, count, end))
             end -= count
             if bar is not None:
                 bar.update(count)
         if bar is not None:
             bar.close()
+    finally:
+        await rpc.aclose()
     parts.reverse()
     _write(out, parts)
     return sum(p.blocks for p in parts)

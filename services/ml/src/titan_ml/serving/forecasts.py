@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from titan_common.errors import InvalidInputError, UpstreamUnavailableError
+from titan_common.jsonrpc import ChainError
 from titan_ml.api.schemas import FeeHistoryIn, ForecastRequest, ForecastResponse, HorizonOut
-from titan_ml.forecast.collect import FeeHistorySource, RpcError
+from titan_ml.forecast.collect import FeeHistorySource
 from titan_ml.forecast.history import FeeHistory
 from titan_ml.forecast.model import HorizonForecast, baseline_forecast
 from titan_ml.serving.registry import ModelRegistry
@@ -104,7 +105,7 @@ class ForecastService:
         else:
             try:
                 history = await self.source.latest(request.block_number)
-            except RpcError as exc:
+            except ChainError as exc:
                 raise UpstreamUnavailableError("chain", str(exc)) from exc
         return self.answer(request.chain_id, history, horizons)
 

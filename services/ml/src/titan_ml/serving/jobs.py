@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from titan_common.errors import TitanError
+from titan_common.jsonrpc import ChainError
 from titan_common.logging import get_logger
-from titan_ml.forecast.collect import RpcError, collect_to_file
+from titan_ml.forecast.collect import collect_to_file
 from titan_ml.forecast.history import load_base_fee_csv
 from titan_ml.serving.registry import ModelRegistry
 from titan_ml.settings import MlSettings
@@ -104,7 +105,7 @@ class TrainingJobs:
                     path,
                     rpc_timeout=self.settings.ml_rpc_timeout,
                 )
-            except (RpcError, OSError) as exc:
+            except (ChainError, OSError) as exc:
                 _log.warning("ml.history.collect_failed", reason=str(exc))
         try:
             if load_base_fee_csv(path).blocks >= MIN_COLLECTED_BLOCKS:

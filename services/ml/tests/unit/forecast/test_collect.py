@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from titan_ml.forecast.collect import RpcError, collect_to_file, parse_fee_history
+from titan_common.jsonrpc import ChainError
+from titan_ml.forecast.collect import collect_to_file, parse_fee_history
 from titan_ml.forecast.history import load_base_fee_csv
 
 
@@ -28,8 +29,8 @@ async def test_collect_to_file_round_trips(
     assert collected.reward is not None and collected.reward_percentiles == (50.0, 90.0)
 
 
-async def test_unreachable_node_is_an_rpc_error(tmp_path: Path) -> None:
-    with pytest.raises(RpcError):
+async def test_unreachable_node_is_a_chain_error(tmp_path: Path) -> None:
+    with pytest.raises(ChainError):
         await collect_to_file("http://127.0.0.1:9/", 10, tmp_path / "x.csv", rpc_timeout=0.5)
 
 

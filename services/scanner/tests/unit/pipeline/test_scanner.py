@@ -110,6 +110,28 @@ async def test_engine_down_then_back(service: Any, fake_engine: Any) -> None:
     assert scanner.health.is_up("engine")
 
 
+async def test_an_engine_heard_from_is_not_probed_until_it_fails(
+    service: Any, fake_engine: Any
+) -> None:
+    """The pipeline's calls are answers as good as a probe's: an engine that answered within
+    the probe interval is not asked `/health`; once a call fails it is asked every interval."""
+    runtime = service.runtime
+    interval = runtime.settings.scanner_probe_interval
+    await wait_for(lambda: runtime.health.is_up("engine"))
+    checks = fake_engine.health_checks
+    deadline = time.monotonic() + 20 * interval
+    while time.monotonic() < deadline:  # the pipeline calls the engine more often than probes
+        await runtime.engine.evaluate_routes({"cycles": []})
+        await asyncio.sleep(interval / 5)
+    assert fake_engine.health_checks <= checks + 1  # at most the probe under way at the start
+    fake_engine.down = True
+    checks = fake_engine.health_checks
+    await wait_for(lambda: not runtime.health.is_up("engine"))
+    await wait_for(lambda: fake_engine.health_checks >= checks + 3)  # asked every interval
+    fake_engine.down = False
+    await wait_for(lambda: runtime.health.is_up("engine"))
+
+
 async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml: Any) -> None:
     scanner = service.runtime.scanner
     cheap, dear = _diverged(service)
