@@ -29,7 +29,9 @@ TEST_EPISODES = 300
 
 
 def make_settings(**fields: Any) -> MlSettings:
-    """MlSettings from the arguments alone: the developer's environment is hidden."""
+    """MlSettings from the arguments alone: the developer's environment is hidden. No chain
+    heads are followed unless asked (`ml_follow_heads=True` with a `chain_ws_url`)."""
+    fields.setdefault("ml_follow_heads", False)
     with mock.patch.dict(os.environ, {"TITAN_CONFIG_FILE": os.devnull}, clear=True):
         return MlSettings(TITAN_SHARED_DATA=SHARED_DATA, **fields)
 

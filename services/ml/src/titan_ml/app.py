@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +13,7 @@ from titan_common.errors import install_error_handlers
 from titan_common.observability import install_observability
 from titan_ml.api import forecast, models, rl, status
 from titan_ml.forecast.collect import FeeHistorySource
+from titan_ml.forecast.heads import HeadFollower
 from titan_ml.serving.forecasts import ForecastService
 from titan_ml.serving.jobs import TrainingJobs
 from titan_ml.serving.registry import ModelRegistry
@@ -28,14 +31,20 @@ def create_app(settings: MlSettings, fee_source: FeeHistorySource | None = None)
         settings.ml_rpc_timeout,
     )
     jobs = TrainingJobs(settings, registry)
+    heads = HeadFollower(settings.chain_ws_url, source) if settings.ml_follow_heads else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.ml_auto_retrain:
             jobs.start_schedule()
+        following = asyncio.create_task(heads.run(), name="ml-heads") if heads else None
         try:
             yield
         finally:
+            if following is not None:
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await following
             await jobs.aclose()
             await source.aclose()
 
@@ -48,6 +57,7 @@ def create_app(settings: MlSettings, fee_source: FeeHistorySource | None = None)
     app.state.settings = settings
     app.state.registry = registry
     app.state.jobs = jobs
+    app.state.heads = heads
     app.state.forecasts = ForecastService(settings, registry, source)
     install_error_handlers(app)
     install_observability(

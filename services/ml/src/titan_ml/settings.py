@@ -31,6 +31,9 @@ class MlSettings(TitanSettings):
     # A fetched fee history is reused this long (seconds) before asking the chain again.
     ml_fee_history_ttl: float = Field(1.0, ge=0)
     ml_rpc_timeout: float = Field(2.0, gt=0)
+    # Follow the chain's new heads (CHAIN_WS_URL) and bring the fee history to each block as
+    # it arrives, so a forecast request finds it in hand; false: fetch on request only.
+    ml_follow_heads: bool = True
     # ML_AUTO_RETRAIN=true: retrain this often (seconds), from collected history when present.
     ml_retrain_interval: float = Field(3600.0, gt=0)
     # Blocks of fee history collected from the chain before each scheduled retraining.

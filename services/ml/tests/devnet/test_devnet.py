@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 from titan_common.jsonrpc import JsonRpcClient
 from titan_ml.app import create_app
 from titan_ml.forecast.collect import FeeHistorySource, collect_to_file, fee_history
+from titan_ml.forecast.heads import HeadFollower
 from titan_ml.forecast.history import load_base_fee_csv
 
 pytestmark = [pytest.mark.devnet]
@@ -89,3 +93,50 @@ async def test_fee_history_reaches_the_block_asked_about(devnet: Any) -> None:
     assert fresh.reward is not None and kept.reward is not None
     assert np.array_equal(fresh.reward, kept.reward)
     await source.aclose()
+
+
+async def _until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_fee_history_follows_new_heads(devnet: Any) -> None:
+    """Followed over the WebSocket, each new block brings the fee history to it before a
+    forecast asks: the request for the newest block then calls the node not at all."""
+    recording = _Recording()
+    source = FeeHistorySource(devnet.rpc_url, 64, 3600.0, 5.0, transport=recording)
+    follower = HeadFollower(devnet.ws_url, source)
+    following = asyncio.create_task(follower.run())
+    try:
+        await _until(lambda: follower.connected)
+        devnet.run_flow(3)  # automine: a block per swap
+        head = devnet.w3.eth.block_number
+        await _until(lambda: follower.refreshed >= 1 and follower.heads >= 3)
+        await _until(lambda: follower.refreshed == follower.heads)
+        calls = len(recording.params)
+        history = await source.latest(head)
+        assert history.last_block >= head
+        assert len(recording.params) == calls  # in hand already
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await source.aclose()
+
+
+async def test_a_node_without_websocket_leaves_forecasts_on_request(devnet: Any) -> None:
+    """No WebSocket where the follower looks: it keeps trying, says why, and the fee history
+    is fetched on request as before."""
+    source = FeeHistorySource(devnet.rpc_url, 64, 3600.0, 5.0)
+    follower = HeadFollower("ws://127.0.0.1:9/", source)
+    following = asyncio.create_task(follower.run())
+    try:
+        await _until(lambda: follower.last_error is not None)
+        assert not follower.connected and follower.heads == 0
+        head = devnet.w3.eth.block_number
+        assert (await source.latest(head)).last_block >= head
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await source.aclose()

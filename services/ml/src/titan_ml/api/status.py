@@ -22,6 +22,13 @@ async def ready(request: Request, response: Response) -> Readiness:
     registry: ModelRegistry = request.app.state.registry
     cur = registry.current
     checks = {"forecaster": cur.forecaster_message, "rl_agent": cur.agent_message}
+    heads = request.app.state.heads  # informational: forecasts work without it
+    if heads is not None:
+        checks["chain_heads"] = (
+            "ok"
+            if heads.connected
+            else f"not following ({heads.last_error or 'connecting'}): fee history on request"
+        )
     is_ready = not registry.enabled or (cur.forecaster is not None and cur.agent is not None)
     if not is_ready:
         response.status_code = 503
