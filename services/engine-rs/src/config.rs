@@ -20,6 +20,9 @@ pub struct Config {
     pub rpc_timeout: Duration,
     /// HTTP requests in flight past which the API answers 503 with `Retry-After`.
     pub max_in_flight: usize,
+    /// `POST /api/routes/evaluate` requests worked on at once; the others wait, their bodies
+    /// (a batch with ticks runs to megabytes) still unread.
+    pub max_batches_in_flight: usize,
     /// Largest request body accepted; past it 413 `payload_too_large`.
     pub max_body_bytes: usize,
     /// `TITAN_API_KEY`: when set, every route but `/health` requires it in `X-API-Key`.
@@ -61,6 +64,8 @@ impl Default for Config {
             log_level: "info".to_string(),
             rpc_timeout: Duration::from_secs(5),
             max_in_flight: 256,
+            // a batch is split across the cores: more at once would only hold more bodies
+            max_batches_in_flight: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             // a full batch of V3 cycles with their ticks runs to megabytes
             max_body_bytes: 8 << 20,
             api_key: None,
@@ -73,6 +78,14 @@ where
     T::Err: std::fmt::Display,
 {
     value.trim().parse().map_err(|e: T::Err| ConfigError { name, reason: e.to_string() })
+}
+
+/// A count that must be 1 or more.
+fn positive(name: &'static str, value: &str) -> Result<usize, ConfigError> {
+    match parse(name, value)? {
+        0 => Err(ConfigError { name, reason: "must be 1 or more".into() }),
+        n => Ok(n),
+    }
 }
 
 fn pairs(name: &'static str, value: &str) -> Result<Vec<(String, String)>, ConfigError> {
@@ -104,22 +117,13 @@ impl Config {
             c.max_batch = parse("ENGINE_MAX_BATCH", &v)?;
         }
         if let Some(v) = get("ENGINE_MAX_IN_FLIGHT") {
-            c.max_in_flight = parse("ENGINE_MAX_IN_FLIGHT", &v)?;
-            if c.max_in_flight == 0 {
-                return Err(ConfigError {
-                    name: "ENGINE_MAX_IN_FLIGHT",
-                    reason: "must be 1 or more".into(),
-                });
-            }
+            c.max_in_flight = positive("ENGINE_MAX_IN_FLIGHT", &v)?;
+        }
+        if let Some(v) = get("ENGINE_MAX_BATCHES_IN_FLIGHT") {
+            c.max_batches_in_flight = positive("ENGINE_MAX_BATCHES_IN_FLIGHT", &v)?;
         }
         if let Some(v) = get("ENGINE_MAX_BODY_BYTES") {
-            c.max_body_bytes = parse("ENGINE_MAX_BODY_BYTES", &v)?;
-            if c.max_body_bytes == 0 {
-                return Err(ConfigError {
-                    name: "ENGINE_MAX_BODY_BYTES",
-                    reason: "must be 1 or more".into(),
-                });
-            }
+            c.max_body_bytes = positive("ENGINE_MAX_BODY_BYTES", &v)?;
         }
         if let Some(v) = get("TITAN_API_KEY") {
             c.api_key = Some(Secret(v.trim().to_string())).filter(|k| !k.0.is_empty());
@@ -174,6 +178,10 @@ mod tests {
         assert_eq!(bad.unwrap_err().name, "ENGINE_MAX_BATCH");
         let zero = Config::from_lookup(|k| (k == "ENGINE_MAX_IN_FLIGHT").then(|| "0".into()));
         assert_eq!(zero.unwrap_err().name, "ENGINE_MAX_IN_FLIGHT");
+        let zero =
+            Config::from_lookup(|k| (k == "ENGINE_MAX_BATCHES_IN_FLIGHT").then(|| "0".into()));
+        assert_eq!(zero.unwrap_err().name, "ENGINE_MAX_BATCHES_IN_FLIGHT");
+        assert!(c.max_batches_in_flight >= 2);
     }
 
     #[test]

@@ -402,6 +402,41 @@ async fn past_the_in_flight_limit_requests_are_shed_with_retry_after() {
     assert_eq!((through, shed), (2, 6));
 }
 
+/// Batches past `max_batches_in_flight` wait for a permit with their bodies unread (a burst of
+/// big batches holds that many bodies at most), and every one is answered, none shed.
+#[tokio::test]
+async fn batches_past_their_limit_wait_with_their_bodies_unread() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let router = app(AppState::new(Config { max_batches_in_flight: 2, ..config() }));
+    let read = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0)); // holds every body back once read
+    let cycle =
+        json!({"id": "c", "hops": [{"pool": v2_state("1000", "2000"), "zero_for_one": true}]});
+    let body = json!({"cycles": [cycle]}).to_string();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (read, gate, body) = (Arc::clone(&read), Arc::clone(&gate), body.clone());
+        let stream = futures_util::stream::once(async move {
+            read.fetch_add(1, Ordering::SeqCst);
+            gate.acquire().await.unwrap().forget();
+            Ok::<_, std::convert::Infallible>(body)
+        });
+        let req = Request::post("/api/routes/evaluate")
+            .header("content-type", "application/json")
+            .body(Body::from_stream(stream))
+            .unwrap();
+        set.spawn(router.clone().oneshot(req));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(read.load(Ordering::SeqCst), 2, "only the batches with a permit read a body");
+    gate.add_permits(6);
+    while let Some(resp) = set.join_next().await {
+        assert_eq!(resp.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(read.load(Ordering::SeqCst), 6);
+}
+
 #[test]
 fn openapi_matches_committed_file() {
     let generated = titan_engine::api::openapi::document();
