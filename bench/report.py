@@ -304,11 +304,16 @@ def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
             "|---|---|---|---|---|---|---|---|",
         ]
         for pools, r in ramps:
+            # no block at all: the node drowned in the flow's transactions, the pipeline had
+            # nothing to keep up with
+            kept = "yes" if r["kept_up"] else "**no**"
+            if not r["blocks_per_s"]:
+                kept = "— (the node mined no block)"
             lines.append(
                 f"| {pools} | {r['pause_s']} s | {r['blocks_per_s']} | {r['ingest_events_per_s']} "
                 f"| {r['scanner_updates_per_s']} | {_ms(r['latency_first_half']['p50_ms'])} / "
                 f"{_ms(r['latency_second_half']['p50_ms'])} | {r.get('txpool_pending_at_end', '—')} "
-                f"| {'yes' if r['kept_up'] else '**no**'} |"
+                f"| {kept} |"
             )
     if e2e.get("plot"):
         lines += ["", f"![end-to-end latency distribution]({e2e['plot']})"]
