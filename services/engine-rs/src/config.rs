@@ -119,7 +119,8 @@ impl Config {
         if let Some(v) = get("ENGINE_MAX_IN_FLIGHT") {
             c.max_in_flight = positive("ENGINE_MAX_IN_FLIGHT", &v)?;
         }
-        if let Some(v) = get("ENGINE_MAX_BATCHES_IN_FLIGHT") {
+        // empty (as `.env.example` lists it): the default, which depends on the cores
+        if let Some(v) = get("ENGINE_MAX_BATCHES_IN_FLIGHT").filter(|v| !v.trim().is_empty()) {
             c.max_batches_in_flight = positive("ENGINE_MAX_BATCHES_IN_FLIGHT", &v)?;
         }
         if let Some(v) = get("ENGINE_MAX_BODY_BYTES") {
@@ -181,6 +182,9 @@ mod tests {
         let zero =
             Config::from_lookup(|k| (k == "ENGINE_MAX_BATCHES_IN_FLIGHT").then(|| "0".into()));
         assert_eq!(zero.unwrap_err().name, "ENGINE_MAX_BATCHES_IN_FLIGHT");
+        let empty =
+            Config::from_lookup(|k| (k == "ENGINE_MAX_BATCHES_IN_FLIGHT").then(|| "".into()));
+        assert_eq!(empty.unwrap().max_batches_in_flight, c.max_batches_in_flight);
         assert!(c.max_batches_in_flight >= 2);
     }
 
