@@ -65,7 +65,20 @@ def async_client(
     )
 
 
-class ServiceClient:
+class AnswerClock:
+    """When a client last had an answer from its peer, whatever the answer: a call answered
+    within a probe interval says as much as the probe would."""
+
+    answered_at: float | None = None  # time.monotonic()
+
+    def heard(self) -> None:
+        self.answered_at = time.monotonic()
+
+    def answered_within(self, seconds: float) -> bool:
+        return self.answered_at is not None and time.monotonic() - self.answered_at < seconds
+
+
+class ServiceClient(AnswerClock):
     """A JSON client for one service; subclasses add the typed methods."""
 
     service = "service"
@@ -79,11 +92,6 @@ class ServiceClient:
     ) -> None:
         headers = {"x-api-key": api_key.get_secret_value()} if api_key else {}
         self._http = async_client(timeout, transport, base_url=base_url, headers=headers)
-        self.answered_at: float | None = None  # time.monotonic() of the last answer, any status
-
-    def answered_within(self, seconds: float) -> bool:
-        """Whether the service answered a call in the last `seconds`: as good as a probe."""
-        return self.answered_at is not None and time.monotonic() - self.answered_at < seconds
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -96,7 +104,7 @@ class ServiceClient:
             )
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise ServiceUnavailable(self.service, type(exc).__name__) from exc
-        self.answered_at = time.monotonic()
+        self.heard()
         if response.status_code >= 400:
             raise _service_error(self.service, response)
         return response.json()

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from typing import Any
 
 import httpx
 import orjson
 
-from titan_common.clients import async_client
+from titan_common.clients import AnswerClock, async_client
 from titan_common.redaction import redact_url
 
 
@@ -44,7 +43,7 @@ class RpcError(ChainError):
         self.error = error
 
 
-class JsonRpcClient:
+class JsonRpcClient(AnswerClock):
     """`request(method, params)` -> the answer's `result`, on one pooled connection."""
 
     def __init__(
@@ -58,11 +57,6 @@ class JsonRpcClient:
         self._endpoint = parsed.copy_with(username=None, password=None) if auth else parsed
         self._http = async_client(timeout, transport, auth=auth)
         self._ids = itertools.count(1)
-        self.answered_at: float | None = None  # time.monotonic() of the last answer, errors too
-
-    def answered_within(self, seconds: float) -> bool:
-        """Whether the node answered a call in the last `seconds`: as good as a probe."""
-        return self.answered_at is not None and time.monotonic() - self.answered_at < seconds
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -83,7 +77,7 @@ class JsonRpcClient:
             raise RpcUnavailable(f"{where}: HTTP {response.status_code}, not JSON") from exc
         if not isinstance(answer, dict):
             raise RpcUnavailable(f"{where}: HTTP {response.status_code}, not a JSON-RPC answer")
-        self.answered_at = time.monotonic()
+        self.heard()  # an error answer too: the node is there
         if answer.get("error") is not None:
             raise RpcError(method, answer["error"])
         if "result" not in answer:

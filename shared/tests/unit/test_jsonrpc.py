@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -47,9 +46,7 @@ async def test_an_error_answer_is_the_nodes_not_an_outage(node: Anvil) -> None:
 
 
 async def test_no_node_is_unavailable() -> None:
-    with socket.socket() as sock:  # a port nothing listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     rpc = JsonRpcClient(f"http://user:secret@127.0.0.1:{port}", timeout=1.0)
     try:
         with pytest.raises(RpcUnavailable) as caught:

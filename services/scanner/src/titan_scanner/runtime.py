@@ -11,7 +11,7 @@ import structlog
 from eth_account import Account
 from prometheus_client import CollectorRegistry
 
-from titan_common.clients import EngineClient, MlClient
+from titan_common.clients import AnswerClock, EngineClient, MlClient
 from titan_common.redaction import redact_url
 from titan_scanner.chain import ChainReader
 from titan_scanner.history import OpportunityRepository
@@ -82,11 +82,8 @@ class Runtime:
         """A dependency that is up and answered the pipeline within the last interval is not
         asked again: on a busy chain the probes would only compete with the block's work on
         this event loop. One that is down is always asked."""
-        fresh = self.settings.scanner_probe_interval
         engine_was_down = not self.health["engine"].up
-        engine_up = (not engine_was_down and self.engine.answered_within(fresh)) or (
-            await self.engine.health()
-        )
+        engine_up = self._heard_from("engine", self.engine) or await self.engine.health()
         self.health["engine"].mark(
             engine_up, f"no answer at {redact_url(self.settings.engine_url)}"
         )
@@ -94,9 +91,7 @@ class Runtime:
             _log.info("scanner.engine.recovered", rescan=len(self.scanner.index))
             self.scanner.rescan_all()
         if self.ml is not None:
-            ml_up = (self.health["ml"].up and self.ml.answered_within(fresh)) or (
-                await self.ml.health()
-            )
+            ml_up = self._heard_from("ml", self.ml) or await self.ml.health()
             if self.health["ml"].mark(ml_up, f"no answer at {redact_url(self.settings.ml_url)}"):
                 _log.info("scanner.ml.changed", up=ml_up)
         source = self.source
@@ -107,11 +102,13 @@ class Runtime:
             await self._probe_chain()
         await self._realised_base_fees()
 
+    def _heard_from(self, name: str, client: AnswerClock) -> bool:
+        """Up, and answered the pipeline within the probe interval: no probe needed."""
+        return self.health[name].up and client.answered_within(self.settings.scanner_probe_interval)
+
     async def _probe_chain(self) -> None:
         assert self.chain is not None
-        if self.health["chain"].up and self.chain.rpc.answered_within(
-            self.settings.scanner_probe_interval
-        ):
+        if self._heard_from("chain", self.chain.rpc):
             return
         try:
             await asyncio.wait_for(self.chain.block_number(), 2.0)

@@ -5,7 +5,8 @@ responses: ingest decodes what it reads itself), over our own httpx client: web3
 manager takes a process-wide threading lock through a thread pool on every request, which
 costs a thread hop per call and deadlocks when synchronous web3 code in the same thread holds
 it. A transport failure or timeout moves to the next endpoint and retries; an error answered by
-the node (`RpcError`) is the caller's to handle. When every endpoint fails, `RpcUnavailable`.
+the node (`RpcError`) is the caller's to handle. When every endpoint fails, `RpcUnavailable`
+(both `titan_common.jsonrpc`'s, as the scanner and ML raise them).
 """
 
 from __future__ import annotations
@@ -22,25 +23,13 @@ from web3._utils.batching import sort_batch_response_by_response_ids
 from web3.providers.rpc import AsyncHTTPProvider
 from web3.types import RPCEndpoint, RPCResponse
 
+from titan_common.jsonrpc import RpcError as RpcError  # re-exported: ingest's modules use them
+from titan_common.jsonrpc import RpcUnavailable as RpcUnavailable
 from titan_ingest.chain.abi import MalformedLogError, to_hash, to_int
 
 _log = structlog.get_logger("titan_ingest.rpc")
 
 Call = tuple[str, Any]  # (method, params)
-
-
-class RpcError(Exception):
-    """The node answered a request with an error."""
-
-    def __init__(self, method: str, error: Any) -> None:
-        message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-        super().__init__(f"{method}: {message}")
-        self.method = method
-        self.error = error
-
-
-class RpcUnavailable(Exception):
-    """No endpoint of the chain answered."""
 
 
 @dataclass(frozen=True, slots=True)

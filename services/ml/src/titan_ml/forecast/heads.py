@@ -42,7 +42,7 @@ class HeadFollower:
             try:
                 await self._follow()
                 pause = RETRY_S  # the node closed a working subscription: reconnect at once
-            except (OSError, websockets.WebSocketException, ValueError, KeyError) as exc:
+            except (OSError, websockets.WebSocketException, ValueError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:200]
                 log = _log.warning if self.connected or self.heads == 0 else _log.info
                 log("ml.heads.lost", url=redact_url(self.ws_url), reason=self.last_error)
@@ -56,8 +56,8 @@ class HeadFollower:
             subscribe = {"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe"}
             await ws.send(json.dumps({**subscribe, "params": ["newHeads"]}))
             answer = json.loads(await ws.recv())
-            if "result" not in answer:
-                raise ValueError(f"eth_subscribe newHeads refused: {answer.get('error')}")
+            if not isinstance(answer, dict) or "result" not in answer:
+                raise ValueError(f"eth_subscribe newHeads refused: {answer}"[:200])
             self.connected = True
             _log.info("ml.heads.following", url=redact_url(self.ws_url))
             async for raw in ws:

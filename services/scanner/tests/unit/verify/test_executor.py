@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from eth_abi.abi import encode
 
 from titan_common.models import Opportunity
 from titan_scanner.chain import ChainReader, node_unreachable
+from titan_scanner.stack import free_port
 from titan_scanner.verify import Verifier
 from titan_scanner.verify import executor as executor_module
 
@@ -176,11 +176,8 @@ async def test_an_answer_that_is_an_error_fails_the_proof_at_once(monkeypatch: A
 
 
 async def test_a_closed_port_is_unreachable_not_an_answer() -> None:
-    """What web3's HTTP provider raises for a node that is not listening."""
-    with socket.socket() as sock:  # a port nothing listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    reader = ChainReader(f"http://127.0.0.1:{port}", timeout=3)
+    """What the chain reader raises for a node that is not listening."""
+    reader = ChainReader(f"http://127.0.0.1:{free_port()}", timeout=3)  # nothing listens there
     try:
         tx = {"to": "0x" + "1" * 40, "data": "0x"}
         try:
