@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, func, select, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from titan_common.models import Action, Opportunity, OpportunityHop, Verification, parse_address
@@ -22,6 +22,8 @@ from titan_scanner.history.models import HopRow, OpportunityRow, PaperTradeRow, 
 from titan_scanner.verify.paper import PaperTrade
 
 T = TypeVar("T")
+
+_IN_CHUNK = 500  # ids per IN (...) lookup: well under every backend's limit on parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,47 +36,81 @@ class OpportunityFilter:
     status: str | None = None  # verification status
 
 
-def _to_row(opp: Opportunity, cycle_key: str) -> OpportunityRow:
-    row = OpportunityRow(
-        id=opp.id,
-        chain_id=opp.chain_id,
-        block_number=opp.block_number,
-        base_token=opp.base_token,
-        cycle_key=cycle_key,
-        amount_in=str(opp.amount_in),
-        amount_out=str(opp.amount_out),
-        gross_profit=str(opp.gross_profit),
-        gas_units=opp.gas_units,
-        gas_price_wei=str(opp.gas_price_wei),
-        gas_cost=str(opp.gas_cost),
-        net_profit=str(opp.net_profit),
-        net_profit_key=amount_key(opp.net_profit),
-        action_execute=opp.action.execute,
-        action_size_fraction=opp.action.size_fraction,
-        action_gas_bid_multiplier=opp.action.gas_bid_multiplier,
-        action_source=opp.action.source,
-        verification_status=opp.verification.status,
-        verification_realized_amount_out=_opt_str(opp.verification.realized_amount_out),
-        verification_block_number=opp.verification.block_number,
-        detected_at=opp.detected_at,
-        latency_ms=opp.latency_ms,
-    )
-    row.hops = [
-        HopRow(
-            position=i,
-            pool=h.pool,
-            dex=h.dex,
-            kind=h.kind,
-            fee_bps=h.fee_bps,
-            fee=h.fee,
-            token_in=h.token_in,
-            token_out=h.token_out,
-            amount_in=str(h.amount_in),
-            amount_out=str(h.amount_out),
-        )
+def _values(opp: Opportunity, cycle_key: str) -> dict[str, Any]:
+    """The opportunity's row as column values (bulk inserts skip the ORM's unit of work)."""
+    return {
+        "id": opp.id,
+        "chain_id": opp.chain_id,
+        "block_number": opp.block_number,
+        "base_token": opp.base_token,
+        "cycle_key": cycle_key,
+        "amount_in": str(opp.amount_in),
+        "amount_out": str(opp.amount_out),
+        "gross_profit": str(opp.gross_profit),
+        "gas_units": opp.gas_units,
+        "gas_price_wei": str(opp.gas_price_wei),
+        "gas_cost": str(opp.gas_cost),
+        "net_profit": str(opp.net_profit),
+        "net_profit_key": amount_key(opp.net_profit),
+        "action_execute": opp.action.execute,
+        "action_size_fraction": opp.action.size_fraction,
+        "action_gas_bid_multiplier": opp.action.gas_bid_multiplier,
+        "action_source": opp.action.source,
+        "verification_status": opp.verification.status,
+        "verification_realized_amount_out": _opt_str(opp.verification.realized_amount_out),
+        "verification_block_number": opp.verification.block_number,
+        "detected_at": opp.detected_at,
+        "latency_ms": opp.latency_ms,
+    }
+
+
+def _hop_values(seq: int, opp: Opportunity) -> list[dict[str, Any]]:
+    return [
+        {
+            "opportunity_seq": seq,
+            "position": i,
+            "pool": h.pool,
+            "dex": h.dex,
+            "kind": h.kind,
+            "fee_bps": h.fee_bps,
+            "fee": h.fee,
+            "token_in": h.token_in,
+            "token_out": h.token_out,
+            "amount_in": str(h.amount_in),
+            "amount_out": str(h.amount_out),
+        }
         for i, h in enumerate(opp.hops)
     ]
-    return row
+
+
+def _insert(session: Session, opportunities: list[tuple[Opportunity, str]]) -> None:
+    """One transaction: the new rows in one multi-row INSERT that returns their sequence
+    numbers (in the order given), then their hops in another.
+
+    An id already stored is the same cycle priced again at the same block of the same branch
+    (a restarted scanner resyncs at a block it published for): the first one stays."""
+    fresh: dict[str, tuple[Opportunity, str]] = {}
+    for opp, key in opportunities:
+        fresh.setdefault(opp.id, (opp, key))
+    ids = list(fresh)
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        for stored in session.scalars(
+            select(OpportunityRow.id).where(OpportunityRow.id.in_(chunk))
+        ):
+            del fresh[stored]
+    if fresh:
+        rows = list(fresh.values())
+        seqs = session.scalars(
+            insert(OpportunityRow).returning(OpportunityRow.seq, sort_by_parameter_order=True),
+            [_values(opp, key) for opp, key in rows],
+        ).all()
+        hops = [
+            hop for seq, (opp, _) in zip(seqs, rows, strict=True) for hop in _hop_values(seq, opp)
+        ]
+        if hops:
+            session.execute(insert(HopRow), hops)
+    session.commit()
 
 
 def _opt_str(value: int | None) -> str | None:
@@ -130,13 +166,52 @@ def _from_row(row: OpportunityRow) -> Opportunity:
     )
 
 
+# One statement for many rows (executemany): a burst of proofs or orphans costs one round.
+_SET_VERIFICATION = (
+    update(OpportunityRow)
+    .where(OpportunityRow.id == bindparam("opportunity_id"))
+    .values(
+        verification_status=bindparam("status"),
+        verification_realized_amount_out=bindparam("realized"),
+        verification_block_number=bindparam("block"),
+    )
+)
+
+
+def _verification_values(opportunity_id: str, verification: Verification) -> dict[str, Any]:
+    return {
+        "opportunity_id": opportunity_id,
+        "status": verification.status,
+        "realized": _opt_str(verification.realized_amount_out),
+        "block": verification.block_number,
+    }
+
+
+class _Batch:
+    """Opportunities waiting for one transaction, and the callers' shared outcome."""
+
+    def __init__(self, items: list[tuple[Opportunity, str]]) -> None:
+        self.items = items
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, asyncio.CancelledError):
+            self.done.cancel()
+        else:
+            self.done.set_exception(exc)
+            self.done.exception()  # the joined callers raise it; alone, it was raised already
+
+
 class OpportunityRepository:
-    """History of opportunities; every method is a coroutine run on the history's thread."""
+    """History of opportunities; every method is a coroutine run on the history's thread, in
+    turns (`_run`); the opportunities of a burst are inserted together (`save_many`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        self._turn = asyncio.Lock()
+        self._open_batch: _Batch | None = None
 
     @classmethod
     def open(cls, url: str) -> OpportunityRepository:
@@ -150,6 +225,13 @@ class OpportunityRepository:
         self.engine.dispose()
 
     async def _run(self, job: Callable[[Session], T]) -> T:
+        """Run `job` on the history's thread when its turn comes: jobs take turns in the order
+        asked, so a read sees every opportunity published before it, and a verification never
+        overtakes the insert of its opportunity waiting in an open batch."""
+        async with self._turn:
+            return await self._on_thread(job)
+
+    async def _on_thread(self, job: Callable[[Session], T]) -> T:
         def work() -> T:
             with self._sessions() as session:
                 return job(session)
@@ -157,20 +239,30 @@ class OpportunityRepository:
         return await asyncio.get_running_loop().run_in_executor(self._worker, work)
 
     async def save(self, opportunity: Opportunity, cycle_key: str) -> None:
-        def job(session: Session) -> None:
-            session.add(_to_row(opportunity, cycle_key))
-            session.commit()
-
-        await self._run(job)
+        await self.save_many([(opportunity, cycle_key)])
 
     async def save_many(self, opportunities: list[tuple[Opportunity, str]]) -> None:
-        """Several opportunities (with their cycle keys) in one transaction."""
+        """Save opportunities (with their cycle keys); returns once they are committed.
 
-        def job(session: Session) -> None:
-            session.add_all([_to_row(opp, key) for opp, key in opportunities])
-            session.commit()
-
-        await self._run(job)
+        Group commit: calls made while a write is in flight join one batch, written in one
+        transaction when that write ends. Under a burst of blocks the history then commits
+        once per write, not once per block, and cannot fall further and further behind."""
+        batch = self._open_batch
+        if batch is not None:
+            batch.items.extend(opportunities)
+            await asyncio.shield(batch.done)
+            return
+        batch = self._open_batch = _Batch(list(opportunities))
+        try:
+            async with self._turn:
+                self._open_batch = None  # later calls start the next batch
+                await self._on_thread(lambda session: _insert(session, batch.items))
+        except BaseException as exc:
+            if self._open_batch is batch:
+                self._open_batch = None
+            batch.fail(exc)
+            raise
+        batch.done.set_result(None)
 
     async def set_verification(self, opportunity_id: str, verification: Verification) -> None:
         await self.set_verifications([(opportunity_id, verification)])
@@ -180,19 +272,13 @@ class OpportunityRepository:
         one commit, not one each)."""
 
         def job(session: Session) -> None:
-            for opportunity_id, verification in results:
-                session.execute(
-                    update(OpportunityRow)
-                    .where(OpportunityRow.id == opportunity_id)
-                    .values(
-                        verification_status=verification.status,
-                        verification_realized_amount_out=_opt_str(verification.realized_amount_out),
-                        verification_block_number=verification.block_number,
-                    )
-                )
+            session.connection().execute(
+                _SET_VERIFICATION, [_verification_values(i, v) for i, v in results]
+            )
             session.commit()
 
-        await self._run(job)
+        if results:
+            await self._run(job)
 
     async def get(self, opportunity_id: str) -> Opportunity | None:
         def job(session: Session) -> Opportunity | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
+from sqlalchemy.exc import OperationalError
 
 from titan_common.models import Action, Opportunity, OpportunityHop, Verification
 from titan_scanner.history import OpportunityFilter, OpportunityRepository
@@ -138,3 +140,72 @@ async def test_proofs_left_pending_by_a_stopped_scanner_are_settled_skipped(url:
     assert await again.status_counts() == {"verified": 1, "skipped": 1}
     assert await again.settle_pending() == 0
     again.close()
+
+
+async def test_saves_made_during_a_write_share_the_next_transaction(url: str) -> None:
+    """Group commit: a burst of blocks costs a commit per write, not one per block."""
+    repo = OpportunityRepository.open(url)
+    commits: list[int] = []
+    event.listen(repo.engine, "commit", lambda _conn: commits.append(1))
+    burst = [[(_opp(b * 3 + i, 100 + b, 50), f"k{b}.{i}") for i in range(3)] for b in range(40)]
+    await asyncio.gather(*(repo.save_many(batch) for batch in burst))
+    assert await repo.count() == 120
+    assert len(commits) <= 3, f"{len(commits)} commits for 40 saves"
+    got = await repo.get("opp-119")
+    assert got is not None and got.hops[1].amount_out == 2**200 + 119 + 50 + 7
+    repo.close()
+
+
+async def test_a_verification_never_overtakes_the_save_of_its_opportunity(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    done = Verification(status="orphaned", block_number=101)
+    first = asyncio.create_task(repo.save_many([(_opp(1, 100, 50), "a")]))
+    await asyncio.sleep(0)  # the first write is in flight; the next save waits in a batch
+    second = asyncio.create_task(repo.save_many([(_opp(2, 101, 50), "b")]))
+    await asyncio.sleep(0)
+    await repo.set_verifications([("opp-2", done)])
+    await asyncio.gather(first, second)
+    got = await repo.get("opp-2")
+    assert got is not None and got.verification == done
+    repo.close()
+
+
+async def test_a_failed_batch_fails_every_caller_in_it(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    await repo.save(_opp(1, 100, 50), "a")
+    failures = [OperationalError("INSERT", {}, Exception("disk I/O error"))]
+
+    def fail_once(
+        _conn: object, _cursor: object, statement: str, params: object, *_: object
+    ) -> None:
+        if (
+            statement.startswith("INSERT INTO opportunities ")
+            and "opp-3" in repr(params)
+            and failures
+        ):
+            raise failures.pop()
+
+    event.listen(repo.engine, "before_cursor_execute", fail_once)
+    first = asyncio.create_task(repo.save_many([(_opp(2, 100, 50), "b")]))
+    await asyncio.sleep(0)  # in flight; the next two join a batch, whose write fails
+    joined = [asyncio.create_task(repo.save_many([(_opp(n, 101, 50), "c")])) for n in (3, 4)]
+    outcomes = await asyncio.gather(first, *joined, return_exceptions=True)
+    assert outcomes[0] is None
+    assert all(isinstance(o, OperationalError) for o in outcomes[1:]), outcomes
+    assert await repo.get("opp-3") is None  # the whole batch rolled back, and said so
+    await repo.save(_opp(3, 102, 50), "c")  # the repository goes on
+    assert await repo.count() == 3
+    repo.close()
+
+
+async def test_an_opportunity_saved_again_is_kept_once(url: str) -> None:
+    """The same cycle priced again at the same block (a restarted scanner resyncs at a block
+    it published for): the first stays, and the others of the batch are saved."""
+    repo = OpportunityRepository.open(url)
+    await repo.save(_opp(1, 100, 50), "a")
+    again = _opp(1, 100, 50).model_copy(update={"latency_ms": 9.0})
+    await repo.save_many([(again, "a"), (_opp(2, 100, 60), "b"), (_opp(2, 100, 60), "b")])
+    assert await repo.count() == 2
+    got = await repo.get("opp-1")
+    assert got is not None and got.latency_ms == 3.5
+    repo.close()
