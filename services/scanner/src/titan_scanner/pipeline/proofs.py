@@ -81,10 +81,33 @@ class ProofStage:
             opportunity = await self.queue.get()
             if opportunity.id in self.forks.orphaned:
                 continue  # its block left the chain: nothing to prove there
+            if self.verifier.behind(opportunity.block_number):
+                await self._skip_behind(opportunity)
+                continue
             started = time.perf_counter()
             result = await self.verifier.verify(opportunity)
             self.metrics.stage_seconds.labels("verify").observe(time.perf_counter() - started)
             await self.record(opportunity.id, result)
+
+    async def _skip_behind(self, first: Opportunity) -> None:
+        """`first` and every queued proof whose block is past the node's state window, by the
+        newest head seen: skipped together. Under a sustained flood one at a time, the worker
+        would spend its turns on the stale end of the queue and never reach a fresh proof."""
+        queued = [self.queue.get_nowait() for _ in range(self.queue.qsize())]
+        behind = [first]
+        for opportunity in queued:
+            if self.verifier is not None and self.verifier.behind(opportunity.block_number):
+                behind.append(opportunity)
+            else:
+                self.queue.put_nowait(opportunity)
+        _log.info("scanner.verification.too_old", skipped=len(behind), oldest=first.block_number)
+        await self._record_many(
+            [
+                (o.id, Verification(status="skipped", block_number=o.block_number))
+                for o in behind
+                if o.id not in self.forks.orphaned
+            ]
+        )
 
     def orphan(self, orphaned: list[tuple[str, int]]) -> None:
         """Opportunities published for blocks a reorg replaced: orphaned in the history and
@@ -106,8 +129,9 @@ class ProofStage:
             _log.error("scanner.history.verification_failed", id=opportunity_id, reason=str(exc))
 
     async def _record_orphans(self, orphaned: list[tuple[str, int]]) -> None:
-        for opportunity_id, block in orphaned:
-            await self.record(opportunity_id, Verification(status="orphaned", block_number=block))
+        await self._record_many(
+            [(i, Verification(status="orphaned", block_number=block)) for i, block in orphaned]
+        )
 
     async def _record_given_way(self) -> None:
         """The proofs that gave way, recorded `skipped` together a moment later: under
@@ -115,7 +139,11 @@ class ProofStage:
         await asyncio.sleep(GIVEN_WAY_DELAY_S)
         given_way, self._given_way = self._given_way, []
         _log.warning("scanner.verification.queue_full", skipped=len(given_way))
-        results = [(i, v) for i, v in given_way if i not in self.forks.orphaned]
+        await self._record_many([(i, v) for i, v in given_way if i not in self.forks.orphaned])
+
+    async def _record_many(self, results: list[tuple[str, Verification]]) -> None:
+        """Results that come by the hundred (proofs that gave way, a reorg's orphans): one
+        commit for all, since one each would swamp the history."""
         for opportunity_id, result in results:
             self.count(result.status)
             self.publisher.verification(opportunity_id, result)

@@ -99,6 +99,10 @@ class Verifier:
         self._head = await self.chain.block_number()
         self._head_read = time.monotonic()
 
+    def behind(self, block: int) -> bool:
+        """Whether `block` is past the proof window by the newest head seen (no call)."""
+        return self._head - block > self.max_age
+
     async def _too_old(self, block: int) -> bool:
         """Whether `block` is more than `max_age` blocks below the head (read at most every
         `HEAD_POLL_S`: a backlog of proofs does not double the calls)."""
@@ -107,7 +111,7 @@ class Verifier:
                 await self._read_head()
             except Exception:  # the call below fails and says why
                 return False
-        return self._head - block > self.max_age
+        return self.behind(block)
 
     def _tx(self, opportunity: Opportunity) -> dict[str, Any]:
         return {
@@ -133,6 +137,9 @@ class Verifier:
                 if self._silent_since is None:
                     self._silent_since = now
                 if now + retry > self._silent_since + NODE_WAIT_S:
+                    # Waited out: the next proofs of this outage fail at their first refusal
+                    # (with their shorter first retry they would wait a little again).
+                    self._silent_since = now - NODE_WAIT_S
                     raise
                 _log.info(
                     "scanner.verification.node_waited",

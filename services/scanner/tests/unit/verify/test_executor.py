@@ -1,16 +1,28 @@
-"""The verifier proves an opportunity once its block is no longer the chain's newest."""
+"""The verifier proves an opportunity once its block is no longer the chain's newest; the
+proof stage feeds it from a bounded queue."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from eth_abi.abi import encode
+from prometheus_client import CollectorRegistry
+from sqlalchemy import event
 
 from titan_common.models import Opportunity
 from titan_scanner.chain import ChainReader, node_unreachable
+from titan_scanner.history import OpportunityRepository
+from titan_scanner.pipeline.metrics import ScannerMetrics
+from titan_scanner.pipeline.proofs import ProofStage
+from titan_scanner.pipeline.publish import Publisher
+from titan_scanner.pipeline.reorg import ForkWatch
+from titan_scanner.pipeline.stats import ScannerStats
+from titan_scanner.pipeline.tasks import BackgroundTasks
 from titan_scanner.stack import free_port
+from titan_scanner.testing import wait_for
 from titan_scanner.verify import Verifier
 from titan_scanner.verify import executor as executor_module
 
@@ -189,3 +201,41 @@ async def test_a_closed_port_is_unreachable_not_an_answer() -> None:
     finally:
         await reader.close()
     assert not node_unreachable(ValueError("execution reverted"))
+
+
+async def test_proofs_past_the_window_are_skipped_together(tmp_path: Path) -> None:
+    """Under a flood the queue's stale end is dropped in one write, and the worker goes on to
+    the fresh proofs (one by one, it would spend its turns on the stale end)."""
+    repository = OpportunityRepository.open(f"sqlite:///{tmp_path}/scanner.db")
+    commits: list[int] = []
+    event.listen(repository.engine, "commit", lambda _conn: commits.append(1))
+    chain = Chain(head=200)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40, max_age=10)  # type: ignore[arg-type]
+    stats = ScannerStats()
+    stage = ProofStage(
+        verifier,
+        "all",
+        1.0,
+        repository,
+        Publisher(),
+        ForkWatch(),
+        stats,
+        ScannerMetrics.create(CollectorRegistry()),
+        BackgroundTasks(),
+    )
+    blocks = [199, *range(100, 150), *range(195, 199)]
+    await repository.save_many([(_opportunity(b), "k") for b in blocks])
+    before = len(commits)
+    for block in blocks:
+        stage.offer(_opportunity(block))
+    worker = asyncio.create_task(stage.run())
+    try:
+        await wait_for(lambda: sum(stats.verification.values()) == len(blocks))
+        stored = await repository.status_counts()  # after the results' writes: they queued first
+    finally:
+        worker.cancel()
+    assert stats.verification == {"verified": 5, "skipped": 50}
+    assert sorted(block for block, _ in chain.calls) == [195, 196, 197, 198, 199]
+    assert stored == {"verified": 5, "skipped": 50}
+    assert len(commits) - before <= 5 + 2, f"{len(commits) - before} commits"
+    repository.close()
