@@ -103,6 +103,12 @@ class BlockCoalescer:
             if cycle_id < len(self._last_block):
                 self._last_block[cycle_id] = max(int(self._last_block[cycle_id]), block_number)
 
+    def forget_from(self, block_number: int) -> None:
+        """A reorg replaced the blocks from `block_number` on: their evaluations were of the
+        old branch, and the new branch's blocks of the same numbers price those cycles again
+        (not only once the new branch passes the old one's top)."""
+        self._last_block[self._last_block >= block_number] = block_number - 1
+
     def release(self, ids: list[int], block_number: int) -> None:
         """Forget that `ids` were evaluated at `block_number` (the engine never answered)."""
         for cycle_id in ids:
@@ -127,6 +133,7 @@ class BlockJob:
     captured_at: float
     changed: set[str] = field(default_factory=set)  # pools changed since the previous job
     epoch: int = 0  # reorgs seen when captured: a later one may orphan its block
+    block_hash: str | None = None  # from the block's marker, when it had come
 
 
 def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
@@ -149,4 +156,5 @@ def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
         older.captured_at,
         older.changed | newer.changed,
         older.epoch,
+        newer.block_hash,
     )

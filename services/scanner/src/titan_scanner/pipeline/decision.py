@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from titan_common.models import Action, Opportunity, OpportunityHop, Verification
 from titan_scanner.cycles.index import Cycle
 from titan_scanner.graph.tokens import TokenGraph
+from titan_scanner.pipeline.coalesce import BlockJob
 from titan_scanner.pipeline.state import PoolState
 from titan_scanner.pricing.engine import CycleQuote
 from titan_scanner.pricing.gas import GasQuote, GasUnits, apply_bid, native_to_token
@@ -59,9 +60,12 @@ def draft(cycle: Cycle, quote: CycleQuote, gas: GasQuote, ctx: GasContext) -> Dr
     return Draft(cycle, quote, units, gas.price_wei, cost, net)
 
 
-def opportunity_id(chain_id: int, block_number: int, cycle_key: str) -> str:
-    digest = hashlib.blake2b(cycle_key.encode(), digest_size=8).hexdigest()
-    return f"{chain_id}-{block_number}-{digest}"
+def opportunity_id(chain_id: int, block_number: int, block_hash: str | None, cycle_key: str) -> str:
+    """The same cycle at the same block of the same branch has the same id (a resync that
+    prices it again is not a new opportunity); at a block number a reorg replaced, the new
+    branch's is another (its hash differs)."""
+    digest = hashlib.blake2b(f"{block_hash or ''}:{cycle_key}".encode(), digest_size=8)
+    return f"{chain_id}-{block_number}-{digest.hexdigest()}"
 
 
 def finalise(
@@ -69,7 +73,7 @@ def finalise(
     action: Action,
     ctx: GasContext,
     chain_id: int,
-    block_number: int,
+    job: BlockJob,
     detected_at: float,
     latency_ms: float,
 ) -> Opportunity | None:
@@ -98,9 +102,9 @@ def finalise(
             )
         )
     return Opportunity(
-        id=opportunity_id(chain_id, block_number, d.cycle.key),
+        id=opportunity_id(chain_id, job.block_number, job.block_hash, d.cycle.key),
         chain_id=chain_id,
-        block_number=block_number,
+        block_number=job.block_number,
         base_token=d.cycle.base_token,
         amount_in=d.quote.amount_in,
         amount_out=d.quote.amount_out,

@@ -68,6 +68,11 @@ class ForkWatch:
         self.orphaned.update(orphaned)
         return orphaned
 
+    @property
+    def floor(self) -> int | None:
+        """The lowest block the latest reorg replaced (None before any)."""
+        return self._floors[-1][1] if self._floors else None
+
     def orphaned_since(self, epoch: int, block_number: int) -> bool:
         """Whether a reorg after `epoch` orphaned `block_number` (a batch captured then)."""
         return any(n > epoch and floor <= block_number for n, floor in self._floors)

@@ -179,6 +179,8 @@ class Scanner:
                 orphaned=len(orphaned),
             )
             self.proofs.orphan(orphaned)
+            if self.forks.floor is not None:
+                self.coalescer.forget_from(self.forks.floor)
         pending = self.coalescer.pending
         if pending is not None and marker.block_number >= pending.block_number:
             pending.arrived(marker.received_at)  # the head may have come before any log
@@ -268,6 +270,7 @@ class Scanner:
                 time.time(),
                 changed,
                 self.forks.epoch,
+                self.forks.hashes.get(pending.block_number),
             )
         )
 
@@ -369,7 +372,7 @@ class Scanner:
         for d, action in zip(drafts, actions, strict=True):
             now = time.time()
             latency_ms = max(0.0, (now - arrived) * 1000)
-            opp = finalise(d, action, ctx, self.config.chain_id, job.block_number, now, latency_ms)
+            opp = finalise(d, action, ctx, self.config.chain_id, job, now, latency_ms)
             if opp is None:
                 self.stats.rejected_unprofitable += 1
                 continue

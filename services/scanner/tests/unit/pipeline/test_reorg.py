@@ -124,3 +124,32 @@ async def test_rollback_takes_the_open_batch_back_to_the_rolled_back_block(
     await wait_for(lambda: scanner.stats.verification.get("orphaned") == 1)
     got = (await service.client.get(f"/api/opportunities/{at_30}")).json()
     assert got["verification"]["status"] == "orphaned"
+
+
+async def test_a_replaced_block_is_priced_again_on_the_new_branch(service: Any) -> None:
+    """The new branch's block 11 has the swap again, a bit smaller: the cycle is priced at 11
+    once more (not deferred until the chain passes the old branch), and that opportunity is
+    another (its id is of the new block's hash), stored beside the orphaned one."""
+    scanner = service.runtime.scanner
+    cheap, dear = _diverged(service)
+    service.update(cheap, 10)
+    service.update(dear, 10, 1)
+    service.block(10, block_hash=_hash(10))
+    await wait_for(lambda: scanner.stats.published == 1)
+    service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10_000 * 10**6}), 11)
+    service.block(11, block_hash=_hash(11))
+    await wait_for(lambda: scanner.stats.published == 2)
+    old_11 = scanner.publisher.recent[-1].id
+
+    service.update(dear, 10, 1, removed=True)
+    service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 9_000 * 10**6}), 11)
+    service.block(11, block_hash=_hash(11, "b"))
+    await wait_for(lambda: scanner.stats.published == 3)
+    new_11 = scanner.publisher.recent[-1]
+    assert new_11.block_number == 11 and new_11.id != old_11
+    await wait_for(lambda: scanner.stats.verification.get("orphaned") == 1)
+    old = (await service.client.get(f"/api/opportunities/{old_11}")).json()
+    assert old["verification"]["status"] == "orphaned"
+    got = (await service.client.get(f"/api/opportunities/{new_11.id}")).json()
+    assert got["verification"]["status"] != "orphaned"
+    assert got["amount_out"] == str(new_11.amount_out)
