@@ -15,6 +15,11 @@ import structlog
 
 from titan_common.redaction import Redactor
 
+# Libraries that log a line per request, call or subscription at INFO (httpx: every request
+# to the engine and ML, several a block): noise, and time on the pipeline's path. Their
+# warnings stay; at DEBUG everything does.
+CHATTY_LIBRARIES = ("httpx", "httpcore", "web3", "websockets")
+
 
 def configure(level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = ()) -> None:
     """Route structlog and the standard library's logging to stderr in one format; every line
@@ -48,6 +53,9 @@ def configure(level: str = "INFO", fmt: str = "console", secrets: Iterable[str] 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def get_logger(name: str) -> Any:

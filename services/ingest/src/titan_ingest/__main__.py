@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvicorn
@@ -20,10 +19,6 @@ def main() -> int:
         print(f"titan-ingest: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     configure(settings.log_level, settings.log_format, settings.secrets())
-    # Per-request and per-subscription chatter (a line per RPC call; the whole address list on
-    # each subscribe) is noise at INFO: keep their warnings only.
-    for noisy in ("httpx", "web3", "websockets"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         app = create_app(settings)
     except (OSError, ValueError) as exc:
