@@ -87,6 +87,15 @@ class ProofStage:
             started = time.perf_counter()
             result = await self.verifier.verify(opportunity)
             self.metrics.stage_seconds.labels("verify").observe(time.perf_counter() - started)
+            if result.status == "mismatch" and opportunity.id not in self.forks.orphaned:
+                # (an orphan's proof ran on the new branch: its difference is no finding)
+                _log.warning(
+                    "scanner.verification.mismatched",
+                    id=opportunity.id,
+                    block_number=opportunity.block_number,
+                    predicted=str(opportunity.amount_out),
+                    realized=str(result.realized_amount_out),
+                )
             await self.record(opportunity.id, result)
 
     async def _skip_behind(self, first: Opportunity) -> None:

@@ -165,12 +165,4 @@ class Verifier:
             _log.info("scanner.verification.failed", id=opportunity.id, reason=str(exc)[:200])
             return Verification(status="failed", block_number=block)
         status = "verified" if realized == opportunity.amount_out else "mismatch"
-        if status == "mismatch":
-            _log.warning(
-                "scanner.verification.mismatched",
-                id=opportunity.id,
-                block_number=block,
-                predicted=str(opportunity.amount_out),
-                realized=str(realized),
-            )
         return Verification(status=status, realized_amount_out=realized, block_number=block)

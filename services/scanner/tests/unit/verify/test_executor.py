@@ -11,6 +11,7 @@ from typing import Any
 from eth_abi.abi import encode
 from prometheus_client import CollectorRegistry
 from sqlalchemy import event
+from structlog.testing import capture_logs
 
 from titan_common.models import Opportunity
 from titan_scanner.chain import ChainReader, node_unreachable
@@ -238,4 +239,49 @@ async def test_proofs_past_the_window_are_skipped_together(tmp_path: Path) -> No
     assert sorted(block for block, _ in chain.calls) == [195, 196, 197, 198, 199]
     assert stored == {"verified": 5, "skipped": 50}
     assert len(commits) - before <= 5 + 2, f"{len(commits) - before} commits"
+    repository.close()
+
+
+async def test_a_mismatch_is_reported_unless_a_reorg_orphaned_it_meanwhile(tmp_path: Path) -> None:
+    """A proof taken up before a reorg runs on the new branch: its difference is no finding
+    (no warning, nothing recorded); a live opportunity's is."""
+    repository = OpportunityRepository.open(f"sqlite:///{tmp_path}/scanner.db")
+    live = _opportunity(40).model_copy(update={"amount_out": 12})
+    orphan = _opportunity(41).model_copy(update={"amount_out": 12})
+    forks = ForkWatch()
+
+    class ReorgingChain(Chain):
+        async def call(self, tx: dict[str, Any], block_number: int) -> bytes:
+            if block_number == orphan.block_number:
+                forks.orphaned[orphan.id] = orphan.block_number
+            return await super().call(tx, block_number)
+
+    chain = ReorgingChain(head=50)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    stats = ScannerStats()
+    stage = ProofStage(
+        verifier,
+        "all",
+        1.0,
+        repository,
+        Publisher(),
+        forks,
+        stats,
+        ScannerMetrics.create(CollectorRegistry()),
+        BackgroundTasks(),
+    )
+    await repository.save_many([(live, "k"), (orphan, "k")])
+    stage.offer(orphan)
+    stage.offer(live)
+    with capture_logs() as logs:
+        worker = asyncio.create_task(stage.run())
+        try:
+            await wait_for(lambda: len(chain.calls) == 2 and sum(stats.verification.values()) == 1)
+            stored = await repository.status_counts()
+        finally:
+            worker.cancel()
+    assert stats.verification == {"mismatch": 1}
+    assert stored == {"mismatch": 1, "pending": 1}
+    warned = [e["id"] for e in logs if e["event"] == "scanner.verification.mismatched"]
+    assert warned == [live.id]
     repository.close()
