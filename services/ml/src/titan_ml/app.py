@@ -31,7 +31,12 @@ def create_app(settings: MlSettings, fee_source: FeeHistorySource | None = None)
         settings.ml_rpc_timeout,
     )
     jobs = TrainingJobs(settings, registry)
-    heads = HeadFollower(settings.chain_ws_url, source) if settings.ml_follow_heads else None
+    forecasts = ForecastService(settings, registry, source)
+    heads = (
+        HeadFollower(settings.chain_ws_url, source, forecasts.warm)
+        if settings.ml_follow_heads
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +63,7 @@ def create_app(settings: MlSettings, fee_source: FeeHistorySource | None = None)
     app.state.registry = registry
     app.state.jobs = jobs
     app.state.heads = heads
-    app.state.forecasts = ForecastService(settings, registry, source)
+    app.state.forecasts = forecasts
     install_error_handlers(app)
     install_observability(
         app, "ml", api_key=settings.api_key, limits=settings.limits(settings.ml_max_in_flight)

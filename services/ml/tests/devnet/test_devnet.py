@@ -125,6 +125,40 @@ async def test_the_fee_history_follows_new_heads(devnet: Any) -> None:
         await source.aclose()
 
 
+async def test_the_service_makes_each_blocks_forecast_as_the_block_arrives(
+    devnet: Any, serve: Any, settings_factory: Any, model_dir: Path
+) -> None:
+    """With heads followed, the forecast the scanner asks for (horizon 1, at the block it
+    prices) is made when the block arrives; the request is answered with it, unmade again."""
+    settings = settings_factory(
+        ml_data_dir=model_dir,
+        chain_id=31337,
+        chain_rpc_url=devnet.rpc_url,
+        chain_ws_url=devnet.ws_url,
+        ml_follow_heads=True,
+    )
+    app = create_app(settings)
+    forecasts, follower = app.state.forecasts, app.state.heads
+    made: list[int] = []
+    answer = forecasts.answer
+    forecasts.answer = lambda *args: made.append(args[1].last_block) or answer(*args)
+    async with (
+        serve(app) as host,
+        httpx.AsyncClient(base_url=f"http://{host}", timeout=10) as client,
+    ):
+        await _until(lambda: follower.connected)
+        devnet.run_flow(3)  # automine: a block per swap
+        head = devnet.w3.eth.block_number
+        await _until(lambda: bool(made) and made[-1] >= head)
+        before = len(made)
+        asked = {"chain_id": 31337, "horizon": 1, "block_number": head}
+        r = await client.post("/api/forecast/gas", json=asked)
+        assert r.status_code == 200 and r.json()["last_block"] >= head
+        assert len(made) == before  # made already, when the block came
+        r = await client.post("/api/forecast/gas", json={**asked, "horizon": 2})
+        assert r.status_code == 200 and len(made) == before + 1  # not made ahead: made now
+
+
 async def test_a_node_without_websocket_leaves_forecasts_on_request(devnet: Any) -> None:
     """No WebSocket where the follower looks: it keeps trying, says why, and the fee history
     is fetched on request as before."""

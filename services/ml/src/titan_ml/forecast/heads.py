@@ -4,14 +4,16 @@ The scanner asks for the next block's gas forecast when a block's first pool upd
 it, and waits for the answer before it publishes. Fetched on that request, the block's fee
 history put an `eth_feeHistory` round trip and the request's own way through two event loops
 (~4 ms at 1,104 pools on the devnet) on every block's path; followed from the chain's
-`newHeads`, it is in hand by then. Without a WebSocket (down, refused, not configured)
-forecasts fetch on request as before, and the follower tries again with a growing pause.
+`newHeads`, it is in hand by then, and so is the forecast made from it (`on_history`).
+Without a WebSocket (down, refused, not configured) forecasts fetch on request as before,
+and the follower tries again with a growing pause.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import websockets
@@ -20,6 +22,7 @@ from titan_common.jsonrpc import ChainError
 from titan_common.logging import get_logger
 from titan_common.redaction import redact_url
 from titan_ml.forecast.collect import FeeHistorySource
+from titan_ml.forecast.history import FeeHistory
 
 _log = get_logger("ml.heads")
 
@@ -28,9 +31,15 @@ RETRY_MAX_S = 10.0
 
 
 class HeadFollower:
-    def __init__(self, ws_url: str, source: FeeHistorySource) -> None:
+    def __init__(
+        self,
+        ws_url: str,
+        source: FeeHistorySource,
+        on_history: Callable[[FeeHistory], None] | None = None,
+    ) -> None:
         self.ws_url = ws_url
         self.source = source
+        self.on_history = on_history  # given each block's history (to make its forecast)
         self.connected = False
         self.heads = 0  # heads received since start
         self.refreshed = 0  # of which brought the fee history up to their block
@@ -68,10 +77,16 @@ class HeadFollower:
 
     async def _refresh(self, number: int) -> None:
         try:
-            await self.source.latest(number)
+            history = await self.source.latest(number)
             self.refreshed += 1
         except ChainError as exc:  # the request path fetches again, and says so if it fails
             _log.info("ml.heads.refresh_failed", block_number=number, reason=str(exc)[:200])
+            return
+        if self.on_history is not None:
+            try:
+                self.on_history(history)
+            except Exception as exc:  # made on request instead, which says what is wrong
+                _log.warning("ml.heads.forecast_failed", block_number=number, reason=str(exc)[:200])
 
 
 def _head_number(message: Any) -> int | None:
