@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from functools import cached_property
 
 SPREAD_EDGES_BPS = (5.0, 15.0, 30.0, 50.0)
 SIZE_EDGES = (2.0, 8.0, 32.0)  # base-token units (WETH)
@@ -27,7 +28,7 @@ class Action:
     size_fraction: float
     gas_bid_multiplier: float
 
-    @property
+    @cached_property  # asked for every action of every state the service answers
     def name(self) -> str:
         if not self.execute:
             return "skip"

@@ -47,7 +47,8 @@ def decide(registry: ModelRegistry, state: RlStateIn) -> RlActionResponse:
         source = "threshold_rule"
     q_values: dict[str, float] = {}
     if agent is not None:
-        q_values = {a.name: float(v) for a, v in zip(ACTIONS, agent.q_values(buckets), strict=True)}
+        values = agent.q_values(buckets).tolist()
+        q_values = {a.name: v for a, v in zip(ACTIONS, values, strict=True)}
     action = ACTIONS[index]
     return RlActionResponse(
         action=ActionOut(
