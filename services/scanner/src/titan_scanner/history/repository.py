@@ -23,6 +23,7 @@ from titan_scanner.verify.paper import PaperTrade
 
 T = TypeVar("T")
 
+_HOP_FIELDS = tuple(OpportunityHop.model_fields)  # also the hop table's columns
 _IN_CHUNK = 500  # ids per IN (...) lookup: well under every backend's limit on parameters
 
 
@@ -65,20 +66,9 @@ def _values(opp: Opportunity, cycle_key: str) -> dict[str, Any]:
 
 
 def _hop_values(seq: int, opp: Opportunity) -> list[dict[str, Any]]:
+    """The hops' rows: a hop's columns are the model's fields, by name (amounts as text)."""
     return [
-        {
-            "opportunity_seq": seq,
-            "position": i,
-            "pool": h.pool,
-            "dex": h.dex,
-            "kind": h.kind,
-            "fee_bps": h.fee_bps,
-            "fee": h.fee,
-            "token_in": h.token_in,
-            "token_out": h.token_out,
-            "amount_in": str(h.amount_in),
-            "amount_out": str(h.amount_out),
-        }
+        {"opportunity_seq": seq, "position": i, **h.model_dump(mode="json")}
         for i, h in enumerate(opp.hops)
     ]
 
@@ -132,19 +122,7 @@ def _from_row(row: OpportunityRow) -> Opportunity:
             "gas_cost": row.gas_cost,
             "net_profit": row.net_profit,
             "hops": [
-                OpportunityHop.model_validate(
-                    {
-                        "pool": h.pool,
-                        "dex": h.dex,
-                        "kind": h.kind,
-                        "fee_bps": h.fee_bps,
-                        "fee": h.fee,
-                        "token_in": h.token_in,
-                        "token_out": h.token_out,
-                        "amount_in": h.amount_in,
-                        "amount_out": h.amount_out,
-                    }
-                )
+                OpportunityHop.model_validate({f: getattr(h, f) for f in _HOP_FIELDS})
                 for h in row.hops
             ],
             "action": Action(

@@ -102,10 +102,11 @@ class ProofStage:
         """`first` and every queued proof whose block is past the node's state window, by the
         newest head seen: skipped together. Under a sustained flood one at a time, the worker
         would spend its turns on the stale end of the queue and never reach a fresh proof."""
+        assert self.verifier is not None
         queued = [self.queue.get_nowait() for _ in range(self.queue.qsize())]
         behind = [first]
         for opportunity in queued:
-            if self.verifier is not None and self.verifier.behind(opportunity.block_number):
+            if self.verifier.behind(opportunity.block_number):
                 behind.append(opportunity)
             else:
                 self.queue.put_nowait(opportunity)

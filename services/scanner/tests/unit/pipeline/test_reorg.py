@@ -64,19 +64,26 @@ def _diverged(svc: Any) -> tuple[Any, Any]:
     return cheap, dear
 
 
+async def _publish_blocks_10_and_11(svc: Any) -> Any:
+    """Blocks 10 and 11 of branch "a", an opportunity published for each; returns the pool
+    block 11 moved (its state of block 10)."""
+    scanner = svc.runtime.scanner
+    cheap, dear = _diverged(svc)
+    svc.update(cheap, 10)
+    svc.update(dear, 10, 1)
+    svc.block(10, block_hash=_hash(10))
+    await wait_for(lambda: scanner.stats.published == 1)
+    svc.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10_000 * 10**6}), 11)
+    svc.block(11, block_hash=_hash(11))
+    await wait_for(lambda: scanner.stats.published == 2)
+    return dear
+
+
 async def test_reorg_marks_the_old_branch_orphaned_in_history_and_on_the_socket(
     service: Any,
 ) -> None:
     scanner = service.runtime.scanner
-    cheap, dear = _diverged(service)
-    service.update(cheap, 10)
-    service.update(dear, 10, 1)
-    service.block(10, block_hash=_hash(10))
-    await wait_for(lambda: scanner.stats.published == 1)
-    dearer = dear.model_copy(update={"reserve1": dear.reserve1 + 10_000 * 10**6})
-    service.update(dearer, 11)
-    service.block(11, block_hash=_hash(11))
-    await wait_for(lambda: scanner.stats.published == 2)
+    dear = await _publish_blocks_10_and_11(service)
     old_10, old_11 = (o.id for o in scanner.publisher.recent)
     subscriber = scanner.publisher.subscribe()
 
@@ -131,14 +138,7 @@ async def test_a_replaced_block_is_priced_again_on_the_new_branch(service: Any) 
     once more (not deferred until the chain passes the old branch), and that opportunity is
     another (its id is of the new block's hash), stored beside the orphaned one."""
     scanner = service.runtime.scanner
-    cheap, dear = _diverged(service)
-    service.update(cheap, 10)
-    service.update(dear, 10, 1)
-    service.block(10, block_hash=_hash(10))
-    await wait_for(lambda: scanner.stats.published == 1)
-    service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10_000 * 10**6}), 11)
-    service.block(11, block_hash=_hash(11))
-    await wait_for(lambda: scanner.stats.published == 2)
+    dear = await _publish_blocks_10_and_11(service)
     old_11 = scanner.publisher.recent[-1].id
 
     service.update(dear, 10, 1, removed=True)

@@ -204,6 +204,16 @@ async def test_a_closed_port_is_unreachable_not_an_answer() -> None:
     assert not node_unreachable(ValueError("execution reverted"))
 
 
+def _proof_stage(
+    verifier: Verifier, repository: OpportunityRepository, forks: ForkWatch, stats: ScannerStats
+) -> ProofStage:
+    """The proof stage proving every opportunity, its other parts fresh."""
+    metrics = ScannerMetrics.create(CollectorRegistry())
+    return ProofStage(
+        verifier, "all", 1.0, repository, Publisher(), forks, stats, metrics, BackgroundTasks()
+    )
+
+
 async def test_proofs_past_the_window_are_skipped_together(tmp_path: Path) -> None:
     """Under a flood the queue's stale end is dropped in one write, and the worker goes on to
     the fresh proofs (one by one, it would spend its turns on the stale end)."""
@@ -213,17 +223,7 @@ async def test_proofs_past_the_window_are_skipped_together(tmp_path: Path) -> No
     chain = Chain(head=200)
     verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40, max_age=10)  # type: ignore[arg-type]
     stats = ScannerStats()
-    stage = ProofStage(
-        verifier,
-        "all",
-        1.0,
-        repository,
-        Publisher(),
-        ForkWatch(),
-        stats,
-        ScannerMetrics.create(CollectorRegistry()),
-        BackgroundTasks(),
-    )
+    stage = _proof_stage(verifier, repository, ForkWatch(), stats)
     blocks = [199, *range(100, 150), *range(195, 199)]
     await repository.save_many([(_opportunity(b), "k") for b in blocks])
     before = len(commits)
@@ -259,17 +259,7 @@ async def test_a_mismatch_is_reported_unless_a_reorg_orphaned_it_meanwhile(tmp_p
     chain = ReorgingChain(head=50)
     verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
     stats = ScannerStats()
-    stage = ProofStage(
-        verifier,
-        "all",
-        1.0,
-        repository,
-        Publisher(),
-        forks,
-        stats,
-        ScannerMetrics.create(CollectorRegistry()),
-        BackgroundTasks(),
-    )
+    stage = _proof_stage(verifier, repository, forks, stats)
     await repository.save_many([(live, "k"), (orphan, "k")])
     stage.offer(orphan)
     stage.offer(live)
