@@ -5,30 +5,44 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
+    WithJsonSchema,
+)
+from pydantic_core import core_schema
 
-from titan_common.models import BigInt, SignedBigInt, parse_int256, parse_uint256
+from titan_common.models import BigInt, SignedBigInt
 
 
-def _wei_in(value: Any) -> int:
-    if isinstance(value, str) and value[:2].lower() == "0x":
-        try:
-            return parse_uint256(int(value, 16))
-        except ValueError as exc:
-            raise ValueError("must be a 0x-hex quantity") from exc
-    return parse_uint256(value)
+def _or_hex(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    """The decimal forms of `source`, or a 0x-hex quantity (checked in pydantic-core; a
+    batch of RL states carries five of these each)."""
+    hex_quantity = core_schema.chain_schema(
+        [
+            core_schema.str_schema(pattern="^0x[0-9a-fA-F]{1,64}$", strict=True),
+            core_schema.no_info_plain_validator_function(lambda text: int(text, 16)),
+        ]
+    )
+    return core_schema.union_schema(
+        [handler(source), hex_quantity],
+        mode="left_to_right",
+        custom_error_type="wei",
+        custom_error_message="must be an integer in [0, 2^256-1], as a decimal string or a "
+        "0x-hex quantity",
+    )
 
 
 WeiIn = Annotated[
-    int,
-    BeforeValidator(_wei_in),
+    BigInt,
+    GetPydanticSchema(_or_hex),
     WithJsonSchema({"type": "string", "pattern": "^([0-9]{1,78}|0x[0-9a-fA-F]{1,64})$"}),
 ]
-SignedWeiIn = Annotated[
-    int,
-    BeforeValidator(parse_int256),
-    WithJsonSchema({"type": "string", "pattern": "^-?[0-9]{1,78}$"}),
-]
+SignedWeiIn = SignedBigInt
 
 
 class _In(BaseModel):

@@ -218,6 +218,12 @@ async def test_rl_action_batch_and_bad_states(make_client: Any, model_dir: Path)
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_state"
         r = await client.post("/api/rl/action", json={**SCANNER_STATE, "amount_in": "-5"})
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_failed"
+        assert "amount_in" in r.text and "decimal string or a 0x-hex quantity" in r.text
+        as_hex = {**SCANNER_STATE, "amount_in": hex(30 * 10**18), "gas_cost": 2 * 10**16}
+        same = [
+            (await client.post("/api/rl/action", json=s)).json() for s in (SCANNER_STATE, as_hex)
+        ]
+        assert same[0] == same[1] and same[0]["state"]
         r = await client.post("/api/rl/action", json={"spread_bps": "wide"})
         assert r.status_code == 422
 
