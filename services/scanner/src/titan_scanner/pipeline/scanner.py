@@ -1,7 +1,7 @@
 """The scanner: pool updates in, opportunities out, through named one-way stages.
 
     source (IngestSource) -> state (PoolStore, CycleIndex, Screener) -> coalesce (per block)
-      -> decision (engine batch, gas, policy) -> publish (WS, history) -> verify (eth_call)
+      -> decision (engine batch, gas, policy) -> publication (WS, history) -> verify (eth_call)
 
 Updates are applied synchronously as they arrive; a block's batch is captured (cycles and
 their states) at the moment it closes, so later blocks cannot leak into it, and evaluated
@@ -28,16 +28,17 @@ from typing import Any
 import structlog
 
 from titan_common.clients import ClientError, EngineClient, MlClient
-from titan_common.models import BlockComplete, Opportunity, PoolUpdate, Verification
+from titan_common.models import BlockComplete, Opportunity, PoolUpdate
 from titan_scanner.cycles import CycleIndex, Screener
 from titan_scanner.graph import PoolInfo
 from titan_scanner.history import OpportunityRepository
 from titan_scanner.pipeline.coalesce import BlockCoalescer, BlockJob, PendingBlock, merge_jobs
-from titan_scanner.pipeline.decision import Draft, GasContext, draft, finalise, policy_state
+from titan_scanner.pipeline.decision import Draft, GasContext, draft, policy_state
 from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.policy import Policy
 from titan_scanner.pipeline.proofs import ProofStage
+from titan_scanner.pipeline.publication import RESYNC_AGE_MS, PublicationStage
 from titan_scanner.pipeline.publish import Publisher
 from titan_scanner.pipeline.reorg import ForkWatch
 from titan_scanner.pipeline.state import PoolState, PoolStore
@@ -50,10 +51,6 @@ from titan_scanner.verify import Verifier
 from titan_scanner.verify.paper import PaperTrader
 
 _log = structlog.get_logger("scanner.pipeline")
-
-# Updates older than this at publication come from a snapshot (a resync), not a new block;
-# their age says nothing of the pipeline's speed, so they stay out of the latency figures.
-RESYNC_AGE_MS = 30_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +114,18 @@ class Scanner:
             self.stats,
             metrics,
             self.background,
+        )
+        self.publication = PublicationStage(
+            config.chain_id,
+            self.publisher,
+            repository,
+            self.proofs,
+            self.forks,
+            self.stats,
+            metrics,
+            health,
+            self.background,
+            paper,
         )
         self._jobs: asyncio.Queue[BlockJob] = asyncio.Queue()
         self._timer: asyncio.TimerHandle | None = None
@@ -352,7 +361,7 @@ class Scanner:
         decided = time.perf_counter()
         actions = await self.policy.actions([policy_state(d, gas) for d in drafts])
         self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
-        return await self._publish(job, drafts, list(actions), ctx)
+        return self.publication.publish(job, drafts, list(actions), ctx)
 
     def _observe_arrival(self, job: BlockJob) -> None:
         """The stages before this one: from the block's arrival at ingest to its batch closing
@@ -363,50 +372,3 @@ class Scanner:
         if job.received_at is not None and (now - job.received_at) * 1000 < RESYNC_AGE_MS:
             stages.labels("arrival").observe(max(0.0, job.captured_at - job.received_at))
         stages.labels("queue").observe(max(0.0, now - job.captured_at))
-
-    async def _publish(
-        self, job: BlockJob, drafts: list[Draft], actions: list[Any], ctx: GasContext
-    ) -> list[Opportunity]:
-        published: list[tuple[Opportunity, str]] = []
-        arrived = job.received_at if job.received_at is not None else job.captured_at
-        for d, action in zip(drafts, actions, strict=True):
-            now = time.time()
-            latency_ms = max(0.0, (now - arrived) * 1000)
-            opp = finalise(d, action, ctx, self.config.chain_id, job, now, latency_ms)
-            if opp is None:
-                self.stats.rejected_unprofitable += 1
-                continue
-            if self.forks.orphaned_since(job.epoch, job.block_number):
-                orphaned = Verification(status="orphaned", block_number=job.block_number)
-                opp = opp.model_copy(update={"verification": orphaned})
-                self.proofs.count("orphaned")
-            else:
-                self.forks.note(job.block_number, opp.id)
-                if not self.proofs.wanted():
-                    opp = opp.model_copy(update={"verification": Verification(status="skipped")})
-            self.publisher.opportunity(opp)
-            self.stats.published += 1
-            self.metrics.opportunities.inc()
-            if latency_ms < RESYNC_AGE_MS:  # not a resync from an old snapshot
-                self.stats.latencies_ms.append(latency_ms)
-                self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
-            published.append((opp, d.cycle.key))
-        if published:
-            self.background.spawn(self._store_and_verify(published))
-        return [opp for opp, _ in published]
-
-    async def _store_and_verify(self, published: list[tuple[Opportunity, str]]) -> None:
-        """History first (one thread, in order), then the proof: off the publication path."""
-        started = time.perf_counter()
-        try:
-            await self.repository.save_many(published)
-            self.health["database"].mark(True)
-        except Exception as exc:
-            self.health["database"].mark(False, str(exc)[:200])
-            _log.error("scanner.history.save_failed", reason=str(exc)[:200])
-        self.metrics.stage_seconds.labels("history").observe(time.perf_counter() - started)
-        for opp, _ in published:
-            if opp.verification.status == "pending":
-                self.proofs.offer(opp)
-            if self.paper is not None and opp.verification.status != "orphaned":
-                self.paper.offer(opp)

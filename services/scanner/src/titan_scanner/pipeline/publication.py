@@ -1,0 +1,108 @@
+"""The publication stage: a block's decided drafts become opportunities, on the WebSocket at
+once, then in the history and on to their proof (and paper trade), off the publication path.
+
+An opportunity of a block that a reorg replaced while it was priced is published as
+orphaned, not proven; the others are remembered under their block (`ForkWatch`) so that a
+later reorg can orphan them. Latency is measured from the block's arrival at ingest to the
+moment each opportunity is published.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+
+from titan_common.models import Opportunity, Verification
+from titan_scanner.history import OpportunityRepository
+from titan_scanner.pipeline.coalesce import BlockJob
+from titan_scanner.pipeline.decision import Draft, GasContext, finalise
+from titan_scanner.pipeline.health import DependencyHealth
+from titan_scanner.pipeline.metrics import ScannerMetrics
+from titan_scanner.pipeline.proofs import ProofStage
+from titan_scanner.pipeline.publish import Publisher
+from titan_scanner.pipeline.reorg import ForkWatch
+from titan_scanner.pipeline.stats import ScannerStats
+from titan_scanner.pipeline.tasks import BackgroundTasks
+from titan_scanner.verify.paper import PaperTrader
+
+_log = structlog.get_logger("scanner.pipeline")
+
+# Updates older than this at publication come from a snapshot (a resync), not a new block;
+# their age says nothing of the pipeline's speed, so they stay out of the latency figures.
+RESYNC_AGE_MS = 30_000.0
+
+
+class PublicationStage:
+    def __init__(
+        self,
+        chain_id: int,
+        publisher: Publisher,
+        repository: OpportunityRepository,
+        proofs: ProofStage,
+        forks: ForkWatch,
+        stats: ScannerStats,
+        metrics: ScannerMetrics,
+        health: DependencyHealth,
+        background: BackgroundTasks,
+        paper: PaperTrader | None,
+    ) -> None:
+        self.chain_id = chain_id
+        self.publisher = publisher
+        self.repository = repository
+        self.proofs = proofs
+        self.forks = forks
+        self.stats = stats
+        self.metrics = metrics
+        self.health = health
+        self.background = background
+        self.paper = paper
+
+    def publish(
+        self, job: BlockJob, drafts: list[Draft], actions: list[Any], ctx: GasContext
+    ) -> list[Opportunity]:
+        """Publish each draft that still clears the threshold with its action; returns them."""
+        published: list[tuple[Opportunity, str]] = []
+        arrived = job.received_at if job.received_at is not None else job.captured_at
+        for d, action in zip(drafts, actions, strict=True):
+            now = time.time()
+            latency_ms = max(0.0, (now - arrived) * 1000)
+            opp = finalise(d, action, ctx, self.chain_id, job, now, latency_ms)
+            if opp is None:
+                self.stats.rejected_unprofitable += 1
+                continue
+            if self.forks.orphaned_since(job.epoch, job.block_number):
+                orphaned = Verification(status="orphaned", block_number=job.block_number)
+                opp = opp.model_copy(update={"verification": orphaned})
+                self.proofs.count("orphaned")
+            else:
+                self.forks.note(job.block_number, opp.id)
+                if not self.proofs.wanted():
+                    opp = opp.model_copy(update={"verification": Verification(status="skipped")})
+            self.publisher.opportunity(opp)
+            self.stats.published += 1
+            self.metrics.opportunities.inc()
+            if latency_ms < RESYNC_AGE_MS:  # not a resync from an old snapshot
+                self.stats.latencies_ms.append(latency_ms)
+                self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
+            published.append((opp, d.cycle.key))
+        if published:
+            self.background.spawn(self._store_and_verify(published))
+        return [opp for opp, _ in published]
+
+    async def _store_and_verify(self, published: list[tuple[Opportunity, str]]) -> None:
+        """History first (one thread, in order), then the proof."""
+        started = time.perf_counter()
+        try:
+            await self.repository.save_many(published)
+            self.health["database"].mark(True)
+        except Exception as exc:
+            self.health["database"].mark(False, str(exc)[:200])
+            _log.error("scanner.history.save_failed", reason=str(exc)[:200])
+        self.metrics.stage_seconds.labels("history").observe(time.perf_counter() - started)
+        for opp, _ in published:
+            if opp.verification.status == "pending":
+                self.proofs.offer(opp)
+            if self.paper is not None and opp.verification.status != "orphaned":
+                self.paper.offer(opp)
