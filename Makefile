@@ -56,7 +56,7 @@ test-compose: setup ## build every image, run the stack with docker compose, pro
 test-chaos: setup ## faults, all services real: node, reorgs, SIGKILLs, slow deps, soak (~15 min)
 	$(UV) run pytest tests/chaos -ra
 
-bench: setup ## run every benchmark (up to 20 min): BENCHMARKS.md and bench/results/latest.json
+bench: setup ## run every benchmark (about 25 min): BENCHMARKS.md and bench/results/latest.json
 	$(UV) run python bench/run.py
 
 bench-quick: setup ## a representative subset of the benchmarks, in a few minutes
