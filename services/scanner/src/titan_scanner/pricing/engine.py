@@ -65,8 +65,11 @@ class _Quote(TypedDict):
 _QUOTE: TypeAdapter[_Quote] = TypeAdapter(_Quote)
 
 
-def parse_answer(item: dict[str, Any]) -> EngineAnswer:
-    """One cycle's answer: a quote, or the engine's error for that cycle."""
+def parse_answer(item: Any) -> EngineAnswer:
+    """One cycle's answer: a quote, or the engine's error for that cycle; a ValueError when it
+    is neither."""
+    if not isinstance(item, dict):
+        raise ValueError(f"a cycle's answer is an object, not {type(item).__name__}")
     error = item.get("error")
     if error:
         if isinstance(error, dict):
@@ -89,7 +92,7 @@ def _answers(body: dict[str, Any], count: int) -> list[EngineAnswer]:
     for item in items:
         try:
             answers.append(parse_answer(item))
-        except (KeyError, TypeError, ValueError) as exc:
+        except ValueError as exc:  # pydantic's ValidationError too
             answers.append(CycleFailure("unexpected_answer", str(exc)))
     return answers
 

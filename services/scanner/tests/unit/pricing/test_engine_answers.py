@@ -56,3 +56,11 @@ def test_a_malformed_item_fails_alone(bad: dict[str, Any]) -> None:
 def test_an_answer_for_another_count_of_cycles_is_refused() -> None:
     with pytest.raises(ValueError, match="for 2 cycles"):
         _answers({"results": [_quote()]}, 2)
+
+
+@pytest.mark.parametrize("bad", ["quote", None, [1, 2]])
+def test_an_item_that_is_not_an_object_fails_alone(bad: Any) -> None:
+    answers = _answers({"results": [_quote(), bad]}, 2)
+    assert isinstance(answers[0], CycleQuote)
+    assert isinstance(answers[1], CycleFailure) and answers[1].code == "unexpected_answer"
+    assert "is an object" in answers[1].message
