@@ -60,7 +60,7 @@ class Stats(BaseModel):
     # Block batches closed by ingest's marker, a newer block's update, or the fallback timeout.
     blocks_closed: dict[str, int]
     # Batches priced before their block closed: "held", then "settled" or "dropped";
-    # "late_cycles": their cycles through a pool updated after the capture, priced again.
+    # "late_cycles": their cycles through a pool updated after the capture (next block).
     early_pricing: dict[str, int]
     evaluations: int
     evaluations_per_second: float

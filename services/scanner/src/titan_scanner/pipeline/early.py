@@ -6,9 +6,14 @@ under the CPU load every service has at a new head. The scanner need not wait id
 When a block's updates have paused and the decision worker is idle, the open batch is captured
 and priced (engine, gas, policy) as usual, then held. When the block closes (its marker, a
 newer block's update or the fallback timeout) the held batch gets its verdict: the pools that
-changed after the capture. Its cycles through them are dropped (the block's last batch prices
-them again, on the final states) and the others, exact at the block, are published at once.
-A lost link to ingest or a rollback drops the whole held batch instead.
+changed after the capture. Its cycles through them are dropped and, evaluated once at this
+block already, wait for the next block's batch, as cycles touched by any late log of a block
+do; the others, exact at the block, are published at once. A lost link to ingest or a rollback
+drops the whole held batch instead (its cycles are released, its pools priced again).
+
+Where a node sends a block's logs spread out over more than the pause, held batches would
+often lose cycles to the next block (`late_cycles` in the stats): set `SCANNER_EARLY_QUIET_MS`
+above the spread, or 0 to turn early pricing off.
 """
 
 from __future__ import annotations

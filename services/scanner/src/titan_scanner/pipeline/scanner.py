@@ -223,8 +223,7 @@ class Scanner:
 
     def _close_pending(self, reason: str, received_at: float | None = None) -> None:
         """Close the pending batch: `reason` is "marker", "newer_block" or "timeout". A batch
-        priced early for the block gets its verdict first, so that its cycles through pools
-        updated since are claimed again by the block's last batch."""
+        priced early for the block gets its verdict."""
         for timer in (self._timer, self._quiet):
             if timer is not None:
                 timer.cancel()
@@ -261,13 +260,14 @@ class Scanner:
             self.stats.early["held"] = self.stats.early.get("held", 0) + 1
 
     def _settle(self, early: EarlyBatch, received_at: float | None) -> Verdict:
-        """The early batch's block closed: its cycles through late pools are priced again."""
+        """The early batch's block closed. Its cycles through late pools stay claimed at the
+        block, so the block's last batch defers them to the next (one evaluation per cycle
+        per block, as for any late log); the held batch drops them."""
         job, late = early.job, early.late
         converters = None
         if job is not None and late:
-            dropped = [c.id for c in job.cycles if any(pool in late for pool in c.pools)]
-            self.coalescer.release(dropped, early.block_number)
-            self.stats.early["late_cycles"] = self.stats.early.get("late_cycles", 0) + len(dropped)
+            dropped = sum(1 for c in job.cycles if any(pool in late for pool in c.pools))
+            self.stats.early["late_cycles"] = self.stats.early.get("late_cycles", 0) + dropped
             if late & job.converters.keys():
                 converters = self._converters({c.base_token for c in job.cycles})
         block_hash = self.forks.hashes.get(early.block_number)

@@ -91,27 +91,30 @@ def _first_hop_out(opp: Any, dear: PoolStateV2, weth: str) -> int:
     return get_amount_out(opp.amount_in, weth_reserve, usdc_reserve, dear.fee_bps)
 
 
-async def test_block_is_published_once_on_its_marker_with_every_frame(
+async def test_a_cycle_priced_early_and_moved_late_waits_for_the_next_block(
     service: Any, fake_engine: Any
 ) -> None:
     """The pause after the first frame lets the idle scanner price block 11 early; the second
-    frame then moves a pool of that batch's only cycle, so the held batch publishes nothing and
-    the block's last batch prices the cycle again, on the final states."""
+    frame then moves a pool of that batch's only cycle. The held price is not the block's, so
+    it is not published; the cycle, evaluated once at block 11 already, is priced at block 12,
+    on block 11's final states (block 12 changes nothing of it)."""
     scanner = service.runtime.scanner
     frames, dear_11 = _block_of_two_frames(service, marker=True)
+    # A pool of a pair no other pool has: in no cycle.
+    unrelated = service.pools.v2(service.weth, service.pools.token(7), 10**18, 10**18)
+    frames += [PAUSE, _update(unrelated, 12, 0), _marker(12)]
     async with _ingest(frames) as url, _connected(service, url):
-        await wait_for(lambda: scanner.stats.blocks_closed.get("marker", 0) >= 2)
+        await wait_for(lambda: scanner.stats.blocks_closed.get("marker", 0) >= 3)
         await wait_for(lambda: scanner.stats.published >= 1)
-    opps = [o for o in scanner.publisher.recent if o.block_number == 11]
-    assert len(opps) == 1
-    opp = opps[0]
+    assert [o.block_number for o in scanner.publisher.recent] == [12]
+    opp = scanner.publisher.recent[0]
     assert opp.hops[0].pool == dear_11.address
-    # Priced with the second frame's state too: the block as the chain ends it.
     assert opp.hops[0].amount_out == _first_hop_out(opp, dear_11, service.weth)
-    assert scanner.stats.blocks_closed == {"marker": 2}
     assert scanner.stats.early == {"held": 1, "late_cycles": 1, "settled": 1}
-    # Block 10 has equal prices: only block 11, early on the first frame, then on both.
-    assert len(fake_engine.batches) == 2
+    # One evaluation of the cycle per block: early at 11 (dropped), then at 12.
+    cycle = fake_engine.batches[0][0]
+    assert [cycle in batch for batch in fake_engine.batches].count(True) == 2
+    assert scanner.evaluations_by_block[11] == 1
 
 
 async def test_without_early_pricing_a_block_is_priced_once_on_its_marker(
