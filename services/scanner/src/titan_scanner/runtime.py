@@ -192,7 +192,6 @@ def build_runtime(
         shard=settings.shard,
         min_log_edge=settings.scanner_screen_min_log_edge,
         block_timeout=settings.scanner_block_timeout,
-        early_quiet=settings.scanner_early_quiet_ms / 1000,
         batch_max=settings.scanner_engine_batch_max,
         max_evaluations_per_block=settings.scanner_max_evaluations_per_block,
         verify=settings.scanner_verify,

@@ -45,9 +45,6 @@ class ScannerSettings(TitanSettings):
     # A block's updates are priced on ingest's marker of the block (or a newer block's update);
     # an ingest that sends no markers has its block priced after this many seconds.
     scanner_block_timeout: float = Field(1.0, gt=0.0)
-    # Milliseconds of pause in a block's updates after which the open batch is priced early
-    # and held until the block closes (pipeline/early.py); 0 turns early pricing off.
-    scanner_early_quiet_ms: float = Field(1.0, ge=0.0, le=1000.0)
     scanner_engine_batch_max: int = Field(1000, ge=1)
     # At most this many cycles per block go to the engine, the largest marginal edges first;
     # bounds the latency of a block that moves many pools at once.

@@ -59,9 +59,6 @@ class Stats(BaseModel):
     blocks_processed: int
     # Block batches closed by ingest's marker, a newer block's update, or the fallback timeout.
     blocks_closed: dict[str, int]
-    # Batches priced before their block closed: "held", then "settled" or "dropped";
-    # "late_cycles": their cycles through a pool updated after the capture (next block).
-    early_pricing: dict[str, int]
     evaluations: int
     evaluations_per_second: float
     engine_errors: int

@@ -39,7 +39,6 @@ async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
         updates_processed=s.stats.updates,
         blocks_processed=s.stats.blocks,
         blocks_closed=dict(s.stats.blocks_closed),
-        early_pricing=dict(s.stats.early),
         evaluations=s.stats.evaluations,
         evaluations_per_second=s.stats.evaluation_rate.rate(),
         engine_errors=s.stats.engine_errors,

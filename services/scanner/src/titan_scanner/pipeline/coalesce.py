@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from titan_scanner.cycles import Cycle
 from titan_scanner.cycles.screen import IdArray
 from titan_scanner.pipeline.state import PoolState
-
-if TYPE_CHECKING:
-    from titan_scanner.pipeline.early import EarlyBatch
 
 
 @dataclass(slots=True)
@@ -70,10 +67,6 @@ class BlockCoalescer:
             pending.pools |= self._deferred
             self._deferred = set()
         return pending
-
-    def defer(self, pools: set[str]) -> None:
-        """Price these pools in the next batch (an early batch dropped unpublished)."""
-        self._deferred |= pools
 
     def hold(self) -> PendingBlock | None:
         """Drop the open batch unpriced, its pools deferred to the next batch: its block may
@@ -141,7 +134,6 @@ class BlockJob:
     changed: set[str] = field(default_factory=set)  # pools changed since the previous job
     epoch: int = 0  # reorgs seen when captured: a later one may orphan its block
     block_hash: str | None = None  # from the block's marker, when it had come
-    early: EarlyBatch | None = None  # captured before its block closed: held for the verdict
 
 
 def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:

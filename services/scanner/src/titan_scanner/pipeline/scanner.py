@@ -7,10 +7,7 @@ Updates are applied synchronously as they arrive; a block's batch is captured (c
 their states) at the moment it closes, so later blocks cannot leak into it, and evaluated
 on a worker task while the next block streams in. A batch closes on ingest's marker of its
 block (`BlockComplete`: every log of the block is in), when a newer block's update arrives,
-or after `block_timeout` seconds for an ingest that never sends the marker. Before it closes,
-once its updates pause and the worker is idle, the open batch may be priced early and held
-until it does (`pipeline/early.py`): ingest's marker waits on a read of the block's logs that
-the pricing need not wait for. A (re)connection's
+or after `block_timeout` seconds for an ingest that never sends the marker. A (re)connection's
 snapshot mixes blocks (each pool as of its last applied log), so while it streams in, only its
 marker or the timeout closes the batch: a newer block in the middle of it is no sign that the
 states before it are complete, and pricing them then would mix the old connection's states in.
@@ -31,13 +28,12 @@ from typing import Any
 import structlog
 
 from titan_common.clients import ClientError, EngineClient, MlClient
-from titan_common.models import Action, BlockComplete, Opportunity, PoolUpdate
-from titan_scanner.cycles import Cycle, CycleIndex, Screener
+from titan_common.models import BlockComplete, Opportunity, PoolUpdate
+from titan_scanner.cycles import CycleIndex, Screener
 from titan_scanner.graph import PoolInfo
 from titan_scanner.history import OpportunityRepository
 from titan_scanner.pipeline.coalesce import BlockCoalescer, BlockJob, PendingBlock, merge_jobs
 from titan_scanner.pipeline.decision import Draft, GasContext, draft, policy_state
-from titan_scanner.pipeline.early import EarlyBatch, Verdict
 from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.policy import Policy
@@ -50,7 +46,7 @@ from titan_scanner.pipeline.stats import ScannerStats
 from titan_scanner.pipeline.tasks import BackgroundTasks
 from titan_scanner.pricing import engine as engine_api
 from titan_scanner.pricing.forecast import GasForecaster
-from titan_scanner.pricing.gas import GasQuote, GasUnits
+from titan_scanner.pricing.gas import GasUnits
 from titan_scanner.verify import Verifier
 from titan_scanner.verify.paper import PaperTrader
 
@@ -69,7 +65,6 @@ class ScannerConfig:
     shard: tuple[int, int] = (0, 1)
     min_log_edge: float = 0.0
     block_timeout: float = 1.0  # closes a batch whose block marker never comes
-    early_quiet: float = 0.001  # price an open batch early after this pause in updates (0: off)
     batch_max: int = 1000
     max_evaluations_per_block: int = 256
     verify: str = "all"  # "all", "sample", "off"
@@ -141,9 +136,6 @@ class Scanner:
         # a job folded into a newer one must not keep a state these pools have left.
         self._changed: set[str] = set()
         self._resyncing = False  # a new connection's snapshot is streaming in: see on_connect
-        self._early: EarlyBatch | None = None  # the open block's batch priced early, if any
-        self._quiet: asyncio.TimerHandle | None = None  # fires _price_early after a pause
-        self._busy = False  # the decision worker is processing a job
 
     # -- state stage ----------------------------------------------------------------------
 
@@ -162,9 +154,6 @@ class Scanner:
             return
         if update.removed:  # ingest rolled the pool back: the open batch is at the new head
             self.coalescer.rewind(self.store.head_block)
-            self._drop_early()
-        elif self._early is not None:  # a newer block's update closed it above: this is late
-            self._early.late.add(pool.address)
         self.stats.updates += 1
         self.metrics.updates.inc()
         if pool.address not in self.index.graph:
@@ -177,11 +166,6 @@ class Scanner:
         opened = self.coalescer.add(pool.address, self.store.head_block, update.received_at)
         if opened or self._resyncing:  # a snapshot may take longer than the timeout to stream
             self._arm_timer()
-        if self.config.early_quiet > 0 and self._early is None and not self._resyncing:
-            if self._quiet is not None:
-                self._quiet.cancel()
-            loop = asyncio.get_running_loop()
-            self._quiet = loop.call_later(self.config.early_quiet, self._price_early)
         if self.store.head_block > self._prefetched:
             self._prefetched = self.store.head_block
             self._gas_tasks[self._prefetched] = asyncio.ensure_future(
@@ -206,13 +190,10 @@ class Scanner:
             self.proofs.orphan(orphaned)
             if self.forks.floor is not None:
                 self.coalescer.forget_from(self.forks.floor)
-        pending, early = self.coalescer.pending, self._early
-        if (pending is not None and marker.block_number >= pending.block_number) or (
-            early is not None and marker.block_number >= early.block_number
-        ):
-            if pending is not None:
-                pending.arrived(marker.received_at)  # the head may have come before any log
-            self._close_pending("marker", marker.received_at)
+        pending = self.coalescer.pending
+        if pending is not None and marker.block_number >= pending.block_number:
+            pending.arrived(marker.received_at)  # the head may have come before any log
+            self._close_pending("marker")
         self._resyncing = False
 
     def _arm_timer(self) -> None:
@@ -221,74 +202,28 @@ class Scanner:
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self.config.block_timeout, self._close_pending, "timeout")
 
-    def _close_pending(self, reason: str, received_at: float | None = None) -> None:
-        """Close the pending batch: `reason` is "marker", "newer_block" or "timeout". A batch
-        priced early for the block gets its verdict."""
-        for timer in (self._timer, self._quiet):
-            if timer is not None:
-                timer.cancel()
-        self._timer = self._quiet = None
+    def _close_pending(self, reason: str) -> None:
+        """Close the pending batch: `reason` is "marker", "newer_block" or "timeout"."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._resyncing = False
-        early, self._early = self._early, None
         pending = self.coalescer.take()
-        if pending is None and early is None:
-            return
-        self.stats.blocks_closed[reason] = self.stats.blocks_closed.get(reason, 0) + 1
-        self.metrics.blocks_closed.labels(reason).inc()
-        if reason == "timeout":
-            block = pending.block_number if pending is not None else self.store.head_block
-            _log.warning(
-                "scanner.block.timed_out", block_number=block, waited_s=self.config.block_timeout
-            )
-        if early is not None:
-            self._settle(early, received_at)
         if pending is not None:
+            self.stats.blocks_closed[reason] = self.stats.blocks_closed.get(reason, 0) + 1
+            self.metrics.blocks_closed.labels(reason).inc()
+            if reason == "timeout":
+                _log.warning(
+                    "scanner.block.timed_out",
+                    block_number=pending.block_number,
+                    waited_s=self.config.block_timeout,
+                )
             self._capture(pending)
-
-    def _price_early(self) -> None:
-        """The open block's updates paused: price what it has, if the worker is idle."""
-        self._quiet = None
-        if self._early is not None or self._resyncing or self._busy or not self._jobs.empty():
-            return
-        pending = self.coalescer.take()
-        if pending is None:
-            return
-        early = EarlyBatch(pending.block_number, set(pending.pools))
-        early.job = self._capture(pending, early)
-        self._early = early
-        if early.job is not None:
-            self.stats.early["held"] = self.stats.early.get("held", 0) + 1
-
-    def _settle(self, early: EarlyBatch, received_at: float | None) -> Verdict:
-        """The early batch's block closed. Its cycles through late pools stay claimed at the
-        block, so the block's last batch defers them to the next (one evaluation per cycle
-        per block, as for any late log); the held batch drops them."""
-        job, late = early.job, early.late
-        converters = None
-        if job is not None and late:
-            dropped = sum(1 for c in job.cycles if any(pool in late for pool in c.pools))
-            self.stats.early["late_cycles"] = self.stats.early.get("late_cycles", 0) + dropped
-            if late & job.converters.keys():
-                converters = self._converters({c.base_token for c in job.cycles})
-        block_hash = self.forks.hashes.get(early.block_number)
-        return early.close(received_at, block_hash, converters)
-
-    def _drop_early(self) -> None:
-        """The early batch cannot stand (a rollback, a lost link): its pools go back in."""
-        early, self._early = self._early, None
-        if early is None:
-            return
-        if early.job is not None:
-            self.coalescer.release([c.id for c in early.job.cycles], early.block_number)
-            self.stats.early["dropped"] = self.stats.early.get("dropped", 0) + 1
-        self.coalescer.defer(early.pools)
-        early.drop()
 
     def on_connect(self) -> None:
         """A new connection to ingest: its snapshot comes first, pool by pool, each at the
         block of its last log, then the marker of the last complete block. Until that marker
         (or the fallback timeout), a pool of a newer block does not close the batch."""
-        self._drop_early()
         self._resyncing = True
 
     def on_disconnect(self) -> None:
@@ -298,7 +233,6 @@ class Scanner:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._drop_early()
         held = self.coalescer.hold()
         if held is not None:
             self.stats.blocks_closed["held"] = self.stats.blocks_closed.get("held", 0) + 1
@@ -316,8 +250,7 @@ class Scanner:
             return
         self._capture(PendingBlock(self.store.head_block, pools, None))
 
-    def _capture(self, pending: PendingBlock, early: EarlyBatch | None = None) -> BlockJob | None:
-        """Screen the batch's cycles and queue the job for those that pass (None if none)."""
+    def _capture(self, pending: PendingBlock) -> None:
         started = time.perf_counter()
         self._changed |= pending.pools
         ids = self.screener.cycles_touching(pending.pools)
@@ -326,7 +259,7 @@ class Scanner:
         self.metrics.stage_seconds.labels("screen").observe(time.perf_counter() - started)
         self.stats.blocks += 1
         if len(chosen) == 0:
-            return None
+            return
         cycles = [self.index.cycles[int(i)] for i in chosen]
         wire: dict[str, dict[str, Any]] = {}
         for cycle in cycles:
@@ -336,20 +269,19 @@ class Scanner:
                     if entry is not None:
                         wire[address] = entry.as_wire()
         changed, self._changed = self._changed, set()
-        job = BlockJob(
-            pending.block_number,
-            cycles,
-            wire,
-            self._converters({c.base_token for c in cycles}),
-            pending.received_at,
-            time.time(),
-            changed,
-            self.forks.epoch,
-            self.forks.hashes.get(pending.block_number),
-            early,
+        self._jobs.put_nowait(
+            BlockJob(
+                pending.block_number,
+                cycles,
+                wire,
+                self._converters({c.base_token for c in cycles}),
+                pending.received_at,
+                time.time(),
+                changed,
+                self.forks.epoch,
+                self.forks.hashes.get(pending.block_number),
+            )
         )
-        self._jobs.put_nowait(job)
-        return job
 
     def _pools_of(self, cycle_id: int) -> tuple[str, ...]:
         return self.index.cycles[cycle_id].pools
@@ -369,18 +301,13 @@ class Scanner:
     async def run_decisions(self) -> None:
         while True:
             job = await self._jobs.get()
-            # Behind: fold older batches into the newest. An early batch is only ever queued
-            # to an idle worker, and is held for its own block's verdict: never folded.
-            while job.early is None and not self._jobs.empty():
+            while not self._jobs.empty():  # behind: fold older batches into the newest
                 job = merge_jobs(job, self._jobs.get_nowait())
                 self.coalescer.mark([c.id for c in job.cycles], job.block_number)
-            self._busy = True
             try:
                 await self.process(job)
             except Exception:
                 _log.exception("scanner.block.failed", block_number=job.block_number)
-            finally:
-                self._busy = False
 
     async def process(self, job: BlockJob) -> list[Opportunity]:
         """Evaluate one block's batch and publish what clears gas and the threshold."""
@@ -416,32 +343,6 @@ class Scanner:
             self.stats.rejected_no_gas_price += 1
             return []
         self.gas.note_used(gas)
-        priced = list(zip(job.cycles, answers, strict=True))
-        ctx, drafts, actions = await self._decide(job, priced, gas)
-        if job.early is not None:
-            held = time.perf_counter()
-            verdict = await job.early.verdict
-            self.metrics.stage_seconds.labels("held").observe(time.perf_counter() - held)
-            if verdict is None:
-                return []
-            self.stats.early["settled"] = self.stats.early.get("settled", 0) + 1
-            job.block_hash = verdict.block_hash
-            if verdict.received_at is not None:
-                arrivals = [t for t in (job.received_at, verdict.received_at) if t is not None]
-                job.received_at = min(arrivals)
-            if verdict.converters is not None:  # a late converter pool: gas costs again
-                job.converters = verdict.converters
-                kept = [(c, a) for c, a in priced if verdict.keeps(c)]
-                ctx, drafts, actions = await self._decide(job, kept, gas)
-            elif verdict.late:
-                chosen = [i for i, d in enumerate(drafts) if verdict.keeps(d.cycle)]
-                drafts, actions = [drafts[i] for i in chosen], [actions[i] for i in chosen]
-        return self.publication.publish(job, drafts, actions, ctx)
-
-    async def _decide(
-        self, job: BlockJob, priced: list[tuple[Cycle, Any]], gas: GasQuote
-    ) -> tuple[GasContext, list[Draft], list[Action]]:
-        """Net of gas, above the threshold, with the policy's action for each."""
         ctx = GasContext(
             self.index.graph,
             job.converters,
@@ -450,7 +351,7 @@ class Scanner:
             self.config.min_profit,
         )
         drafts: list[Draft] = []
-        for cycle, answer in priced:
+        for cycle, answer in zip(job.cycles, answers, strict=True):
             if isinstance(answer, engine_api.CycleQuote):
                 d = draft(cycle, answer, gas, ctx)
                 if d is None:
@@ -460,7 +361,7 @@ class Scanner:
         decided = time.perf_counter()
         actions = await self.policy.actions([policy_state(d, gas) for d in drafts])
         self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
-        return ctx, drafts, list(actions)
+        return self.publication.publish(job, drafts, list(actions), ctx)
 
     def _observe_arrival(self, job: BlockJob) -> None:
         """The stages before this one: from the block's arrival at ingest to its batch closing

@@ -44,9 +44,6 @@ class ScannerStats:
     rejected_no_gas_price: int = 0
     # Batches closed, by what closed them: "marker", "newer_block", "timeout".
     blocks_closed: dict[str, int] = field(default_factory=dict)
-    # Early pricing (pipeline/early.py): batches "held", then "settled" (their block closed)
-    # or "dropped"; "late_cycles": held cycles through a pool updated after the capture.
-    early: dict[str, int] = field(default_factory=dict)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
     evaluation_rate: RateWindow = field(default_factory=RateWindow)
     verification: dict[str, int] = field(default_factory=dict)

@@ -51,12 +51,9 @@ async def _ingest(frames: list[str | float]) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def _connected(service: Any, url: str, links: bool = False) -> AsyncIterator[IngestSource]:
-    """The scanner's source on `url`; `links`: it hears of connections and their loss too."""
+async def _connected(service: Any, url: str) -> AsyncIterator[IngestSource]:
     scanner = service.runtime.scanner
     source = IngestSource(url, scanner.on_update, 0.01, 0.05, on_block=scanner.on_block)
-    if links:
-        source.on_connect, source.on_disconnect = scanner.on_connect, scanner.on_disconnect
     task = asyncio.create_task(source.run())
     try:
         yield source
@@ -91,102 +88,22 @@ def _first_hop_out(opp: Any, dear: PoolStateV2, weth: str) -> int:
     return get_amount_out(opp.amount_in, weth_reserve, usdc_reserve, dear.fee_bps)
 
 
-async def test_a_cycle_priced_early_and_moved_late_waits_for_the_next_block(
+async def test_block_is_priced_once_on_its_marker_with_every_frame(
     service: Any, fake_engine: Any
 ) -> None:
-    """The pause after the first frame lets the idle scanner price block 11 early; the second
-    frame then moves a pool of that batch's only cycle. The held price is not the block's, so
-    it is not published; the cycle, evaluated once at block 11 already, is priced at block 12,
-    on block 11's final states (block 12 changes nothing of it)."""
     scanner = service.runtime.scanner
     frames, dear_11 = _block_of_two_frames(service, marker=True)
-    # A pool of a pair no other pool has: in no cycle.
-    unrelated = service.pools.v2(service.weth, service.pools.token(7), 10**18, 10**18)
-    frames += [PAUSE, _update(unrelated, 12, 0), _marker(12)]
     async with _ingest(frames) as url, _connected(service, url):
-        await wait_for(lambda: scanner.stats.blocks_closed.get("marker", 0) >= 3)
+        await wait_for(lambda: scanner.stats.blocks_closed.get("marker", 0) >= 2)
         await wait_for(lambda: scanner.stats.published >= 1)
-    assert [o.block_number for o in scanner.publisher.recent] == [12]
-    opp = scanner.publisher.recent[0]
+    opps = [o for o in scanner.publisher.recent if o.block_number == 11]
+    assert len(opps) == 1
+    opp = opps[0]
     assert opp.hops[0].pool == dear_11.address
+    # Priced with the second frame's state too: the block as the chain ends it.
     assert opp.hops[0].amount_out == _first_hop_out(opp, dear_11, service.weth)
-    assert scanner.stats.early == {"held": 1, "late_cycles": 1, "settled": 1}
-    # One evaluation of the cycle per block: early at 11 (dropped), then at 12.
-    cycle = fake_engine.batches[0][0]
-    assert [cycle in batch for batch in fake_engine.batches].count(True) == 2
-    assert scanner.evaluations_by_block[11] == 1
-
-
-async def test_without_early_pricing_a_block_is_priced_once_on_its_marker(
-    service: Any, fake_engine: Any
-) -> None:
-    scanner = service.runtime.scanner
-    scanner.config = dataclasses.replace(scanner.config, early_quiet=0.0)
-    frames, dear_11 = _block_of_two_frames(service, marker=True)
-    async with _ingest(frames) as url, _connected(service, url):
-        await wait_for(lambda: scanner.stats.published >= 1)
-    opps = [o for o in scanner.publisher.recent if o.block_number == 11]
-    assert len(opps) == 1
-    assert opps[0].hops[0].amount_out == _first_hop_out(opps[0], dear_11, service.weth)
-    assert scanner.stats.early == {}
-    assert len(fake_engine.batches) == 1
-
-
-async def test_a_block_priced_early_is_held_until_its_marker_then_published(
-    service: Any, fake_engine: Any
-) -> None:
-    """Block 11's whole update comes at once, its marker after a pause (ingest reading the
-    block's logs back): the batch is priced in the pause and published on the marker."""
-    scanner = service.runtime.scanner
-    frames, dear_11 = _block_of_two_frames(service, marker=True)
-    frames = [f for f in frames if not isinstance(f, float)]
-    frames.insert(len(frames) - 1, PAUSE)  # before block 11's marker
-    async with _ingest(frames) as url, _connected(service, url):
-        await wait_for(lambda: len(fake_engine.batches) >= 1)
-        assert scanner.stats.published == 0  # held: the block is not known complete yet
-        await wait_for(lambda: scanner.stats.published >= 1)
-    opps = [o for o in scanner.publisher.recent if o.block_number == 11]
-    assert len(opps) == 1
-    assert opps[0].hops[0].amount_out == _first_hop_out(opps[0], dear_11, service.weth)
-    assert scanner.stats.early == {"held": 1, "settled": 1}
-    assert len(fake_engine.batches) == 1  # the held batch stood: not priced again
-
-
-async def test_a_held_batch_is_dropped_when_the_link_to_ingest_is_lost(
-    service: Any, fake_engine: Any
-) -> None:
-    """The first connection sends block 11's update and closes before its marker: the held
-    batch may lack logs that never came, so it is dropped; the next connection's snapshot and
-    marker price the block."""
-    scanner = service.runtime.scanner
-    frames, dear_11 = _block_of_two_frames(service, marker=True)
-    updates = [f for f in frames if isinstance(f, str) and '"type":"block"' not in f]
-    first = [*frames[:3], updates[2], PAUSE]  # block 10 complete, then cheap_11, then gone
-    again = [updates[2], updates[3], _marker(11)]
-    connections = 0
-
-    async def handler(ws: Any) -> None:
-        nonlocal connections
-        connections += 1
-        for frame in first if connections == 1 else again:
-            if isinstance(frame, float):
-                await asyncio.sleep(frame)
-            else:
-                await ws.send(frame)
-        if connections > 1:
-            await ws.wait_closed()
-
-    async with websockets.serve(handler, "127.0.0.1", 0) as server:
-        port = next(iter(server.sockets)).getsockname()[1]
-        async with _connected(service, f"ws://127.0.0.1:{port}", links=True):
-            await wait_for(lambda: scanner.stats.published >= 1)
-    assert connections >= 2
-    # Priced early on the first connection, dropped with it; priced again on the second.
-    assert scanner.stats.early == {"held": 1, "dropped": 1}
-    assert len(fake_engine.batches) == 2
-    opps = [o for o in scanner.publisher.recent if o.block_number == 11]
-    assert len(opps) == 1
-    assert opps[0].hops[0].amount_out == _first_hop_out(opps[0], dear_11, service.weth)
+    assert scanner.stats.blocks_closed == {"marker": 2}
+    assert len(fake_engine.batches) == 1  # block 10 has equal prices: only block 11, once
 
 
 async def test_without_marker_a_timeout_closes_the_block_early_and_is_counted(

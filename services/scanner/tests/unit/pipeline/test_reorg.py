@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from titan_scanner.pipeline.reorg import ForkWatch
-from titan_scanner.testing import get_amount_out, wait_for
+from titan_scanner.testing import wait_for
 
 
 def _hash(block: int, branch: str = "a") -> str:
@@ -153,35 +153,3 @@ async def test_a_replaced_block_is_priced_again_on_the_new_branch(service: Any) 
     got = (await service.client.get(f"/api/opportunities/{new_11.id}")).json()
     assert got["verification"]["status"] != "orphaned"
     assert got["amount_out"] == str(new_11.amount_out)
-
-
-async def test_a_rollback_drops_the_batch_held_for_the_replaced_block(
-    service: Any, fake_engine: Any
-) -> None:
-    """Block 20's updates are priced early and held for its marker; before the marker comes,
-    ingest rolls `dear` back: the held prices are of a block that left the chain, so none is
-    published. The new branch's block 20 prices the cycle again, on its own states."""
-    scanner = service.runtime.scanner
-    cheap, dear = _diverged(service)
-    service.update(cheap, 20)
-    service.update(dear, 20, 1)
-    await wait_for(lambda: scanner.stats.early.get("held") == 1)
-    assert scanner.stats.published == 0  # held: no marker yet
-
-    service.update(dear.model_copy(update={"reserve1": cheap.reserve1}), 19, 1, removed=True)
-    assert scanner.stats.early.get("dropped") == 1
-    wider = dear.model_copy(update={"reserve1": dear.reserve1 + 5_000 * 10**6})
-    service.update(wider, 20, 1)
-    service.block(20, block_hash=_hash(20, "b"))
-    await wait_for(lambda: scanner.stats.published == 1)
-    opp = scanner.publisher.recent[0]
-    assert opp.block_number == 20
-    first = opp.hops[0]  # WETH sold where it is dearest: the new branch's state
-    assert first.pool == wider.address
-    weth_is_0 = wider.token0 == service.weth
-    reserve_in, reserve_out = (
-        (wider.reserve0, wider.reserve1) if weth_is_0 else (wider.reserve1, wider.reserve0)
-    )
-    assert first.amount_out == get_amount_out(first.amount_in, reserve_in, reserve_out, 30)
-    assert scanner.stats.early == {"held": 1, "dropped": 1}
-    assert len(fake_engine.batches) == 2  # block 20 of each branch
