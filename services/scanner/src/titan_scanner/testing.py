@@ -1,4 +1,5 @@
-"""Test doubles for the scanner: pool-state factories, a V2-only stand-in engine, a stand-in ML.
+"""Test doubles for the scanner: pool-state and opportunity factories, a V2-only stand-in
+engine, a stand-in ML.
 
 For tests without the real services (unit tests, benchmarks of the scanner alone); the
 integration tests use the real engine, ML and ingest instead.
@@ -16,7 +17,16 @@ import httpx
 import orjson
 from eth_utils.address import to_checksum_address
 
-from titan_common.models import BlockComplete, PoolStateV2, PoolStateV3, PoolUpdate
+from titan_common.models import (
+    Action,
+    BlockComplete,
+    Opportunity,
+    OpportunityHop,
+    PoolStateV2,
+    PoolStateV3,
+    PoolUpdate,
+    Verification,
+)
 
 
 def address(n: int) -> str:
@@ -240,3 +250,51 @@ class Service:
                 chain_id=31337, block_number=block, block_hash=block_hash, received_at=received_at
             )
         )
+
+
+def sample_opportunity(
+    n: int, block: int, net: int, base: str, mid: str, dex: str = "uniswap_v2"
+) -> Opportunity:
+    """Opportunity `n` at `block`: `base` -> `mid` on a V2 pool of `dex`, back on a V3 pool,
+    `net` profit after gas; its amounts are past 64 bits, to be kept exact."""
+    big = 2**200 + n
+    hops = [
+        OpportunityHop(
+            pool="0x" + f"{n:02x}" * 20,
+            dex=dex,
+            kind="v2",
+            fee_bps=30,
+            token_in=base,
+            token_out=mid,
+            amount_in=big,
+            amount_out=5,
+        ),
+        OpportunityHop(
+            pool="0x" + "ee" * 20,
+            dex="uniswap_v3",
+            kind="v3",
+            fee=500,
+            token_in=mid,
+            token_out=base,
+            amount_in=5,
+            amount_out=big + net + 7,
+        ),
+    ]
+    return Opportunity(
+        id=f"opp-{n}",
+        chain_id=31337,
+        block_number=block,
+        base_token=base,
+        amount_in=big,
+        amount_out=big + net + 7,
+        gross_profit=net + 7,
+        gas_units=180_000,
+        gas_price_wei=10**9,
+        gas_cost=7,
+        net_profit=net,
+        hops=hops,
+        action=Action(execute=True, size_fraction=1.0, gas_bid_multiplier=1.1, source="rl_agent"),
+        verification=Verification(status="pending"),
+        detected_at=1_700_000_000.0 + n,
+        latency_ms=3.5,
+    )

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import event, inspect
 from sqlalchemy.exc import OperationalError
 
-from titan_common.models import Action, Opportunity, OpportunityHop, Verification
+from titan_common.models import Opportunity, Verification
 from titan_scanner.history import OpportunityFilter, OpportunityRepository
+from titan_scanner.testing import sample_opportunity
 
 WETH = "0x" + "c0" * 20
 USDC = "0x" + "a0" * 20
@@ -18,47 +19,7 @@ DAI = "0x" + "d0" * 20
 
 
 def _opp(n: int, block: int, net: int, dex: str = "uniswap_v2", mid: str = USDC) -> Opportunity:
-    big = 2**200 + n  # past 64 bits: stored exactly
-    hops = [
-        OpportunityHop(
-            pool="0x" + f"{n:02x}" * 20,
-            dex=dex,
-            kind="v2",
-            fee_bps=30,
-            token_in=WETH,
-            token_out=mid,
-            amount_in=big,
-            amount_out=5,
-        ),
-        OpportunityHop(
-            pool="0x" + "ee" * 20,
-            dex="uniswap_v3",
-            kind="v3",
-            fee=500,
-            token_in=mid,
-            token_out=WETH,
-            amount_in=5,
-            amount_out=big + net + 7,
-        ),
-    ]
-    return Opportunity(
-        id=f"opp-{n}",
-        chain_id=31337,
-        block_number=block,
-        base_token=WETH,
-        amount_in=big,
-        amount_out=big + net + 7,
-        gross_profit=net + 7,
-        gas_units=180_000,
-        gas_price_wei=10**9,
-        gas_cost=7,
-        net_profit=net,
-        hops=hops,
-        action=Action(execute=True, size_fraction=1.0, gas_bid_multiplier=1.1, source="rl_agent"),
-        verification=Verification(status="pending"),
-        detected_at=1_700_000_000.0 + n,
-        latency_ms=3.5,
-    )
+    return sample_opportunity(n, block, net, WETH, mid, dex)
 
 
 @pytest.fixture

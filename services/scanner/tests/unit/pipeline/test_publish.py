@@ -1,5 +1,5 @@
 """`WS /ws/opportunities` messages: one serialisation for every subscriber, the shape the
-dashboard and the CLI read, and nothing serialised while nobody listens."""
+dashboard and the CLI read; with nobody listening, the recent opportunities are still kept."""
 
 from __future__ import annotations
 
@@ -9,48 +9,11 @@ import orjson
 
 from titan_common.models import Opportunity, Verification
 from titan_scanner.pipeline.publish import Publisher
+from titan_scanner.testing import sample_opportunity
 
 
 def _opportunity(service: Any) -> Opportunity:
-    weth, usdc = service.weth, service.usdc
-    pool = service.pools.v2(weth, usdc, 100 * 10**18, 200_000 * 10**6)
-    big = 2**200 + 7  # past 64 bits: must stay an exact decimal string
-    return Opportunity.model_validate(
-        {
-            "id": "31337-12-abc",
-            "chain_id": 31337,
-            "block_number": 12,
-            "base_token": weth,
-            "amount_in": str(big),
-            "amount_out": str(big + 5),
-            "gross_profit": "5",
-            "gas_units": 150_000,
-            "gas_price_wei": "1",
-            "gas_cost": "1",
-            "net_profit": "4",
-            "hops": [
-                {
-                    "pool": pool.address,
-                    "dex": "uniswap_v2",
-                    "kind": "v2",
-                    "fee_bps": 30,
-                    "token_in": weth,
-                    "token_out": usdc,
-                    "amount_in": str(big),
-                    "amount_out": "1",
-                }
-            ],
-            "action": {
-                "execute": True,
-                "size_fraction": 0.5,
-                "gas_bid_multiplier": 1.25,
-                "source": "rl_agent",
-            },
-            "verification": {"status": "pending"},
-            "detected_at": 1764050000.125,
-            "latency_ms": 12.5,
-        }
-    )
+    return sample_opportunity(7, 12, 5, service.weth, service.usdc)
 
 
 def test_messages_have_the_documented_shape_for_every_subscriber(service: Any) -> None:
@@ -63,7 +26,7 @@ def test_messages_have_the_documented_shape_for_every_subscriber(service: Any) -
     for subscriber in (first, second):
         sent = [orjson.loads(subscriber.queue.get_nowait()) for _ in range(2)]
         assert sent[0] == {"type": "opportunity", "data": opp.model_dump(mode="json")}
-        assert sent[0]["data"]["amount_in"] == str(2**200 + 7)
+        assert sent[0]["data"]["amount_in"] == str(2**200 + 7)  # past 64 bits, exact
         assert sent[1] == {
             "type": "verification",
             "id": opp.id,
