@@ -19,6 +19,10 @@
 //!   three is taken. Otherwise, or if Newton does not settle in 8 rounds, a golden-section search
 //!   on integers runs from there down to a bracket of 1e-7 of the input.
 //!
+//! Whichever search ran, its answer is moved to the cheapest input that buys the same output (the
+//! cheap end of a staircase, where a middle token has coarse units), and only then is the profit's
+//! sign judged: on the stair's dear end a profitable path can show a loss.
+//!
 //! Either way the input is within 1e-7 (relative) of the best one, up to rounding noise, and the
 //! profit is within a few wei of the best profit over all integer inputs: tests compare with an
 //! exhaustive integer search on small pools and a dense exact scan on large ones.
@@ -211,15 +215,22 @@ pub(super) fn best_input(hops: &[Hop]) -> Option<U256> {
                 .map(|k| lo + U256::from(k))
                 .filter_map(|c| path.profit(c).map(|p| (c, p)))
                 .max_by_key(|&(_, p)| p)
-                .filter(|&(_, p)| p.is_positive())
                 .map(|(c, _)| c)
         }
         Some(m) => newton(&mut path, m.optimum()?),
         None if all_v2 => None,
         None => golden_section(&mut path, first_guess(&hops[0])),
     }?;
-    let least = least_input_for(&mut path, found);
-    Some(least.filter(|&x| better(path.profit(x), path.profit(found))).unwrap_or(found))
+    // the sign is judged at the cheap end of the stair: the searches' answer may sit on its
+    // dear end, a loss by a few units of the middle token where the cheap end makes a profit
+    let mut best = (found, path.profit(found));
+    if let Some(least) = least_input_for(&mut path, found) {
+        let at_least = path.profit(least);
+        if better(at_least, best.1) {
+            best = (least, at_least);
+        }
+    }
+    best.1.filter(|p| p.is_positive()).map(|_| best.0)
 }
 
 /// The least input that buys the output `x` buys, by the contracts' exact-output amounts hop by
@@ -230,7 +241,8 @@ fn least_input_for(path: &mut PathOut, x: U256) -> Option<U256> {
     path.hops.iter().rev().try_fold(out, |need, hop| hop.amount_in(need).ok())
 }
 
-/// Newton's method on the Möbius picture from `x`, then the check on integers (module docs).
+/// Newton's method on the Möbius picture from `x`, then the check on integers (module docs):
+/// the best feasible input found, profitable or not.
 fn newton(path: &mut PathOut, mut x: f64) -> Option<U256> {
     for _ in 0..8 {
         let Ok((_, Some(map))) = path.run(from_f64(x), true) else { break };
@@ -245,7 +257,7 @@ fn newton(path: &mut PathOut, mut x: f64) -> Option<U256> {
             if !better(around[0].1, p) && !better(around[2].1, p) {
                 let (c, p) =
                     around.into_iter().fold((best, p), |a, b| if better(b.1, a.1) { b } else { a });
-                return p.filter(|p| p.is_positive()).map(|_| c);
+                return p.map(|_| c);
             }
             break;
         }
@@ -279,7 +291,7 @@ fn better(a: Option<I256>, b: Option<I256>) -> bool {
 
 /// Golden-section search over integers for the best input of a concave profit: bracketed by
 /// doubling or halving from `start`, narrowed to 1e-7 of the input (or 8 wei), then the final
-/// bracket scanned at 9 points.
+/// bracket scanned at 9 points. The best feasible input found, profitable or not.
 fn golden_section(path: &mut PathOut, start: U256) -> Option<U256> {
     let one = U256::from(1);
     let two = U256::from(2);
@@ -354,7 +366,7 @@ fn golden_section(path: &mut PathOut, start: U256) -> Option<U256> {
         }
         c += step;
     }
-    best_p.filter(|p| p.is_positive()).map(|_| best)
+    best_p.map(|_| best)
 }
 
 #[cfg(test)]
