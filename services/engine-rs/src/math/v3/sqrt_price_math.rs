@@ -1,8 +1,8 @@
 //! SqrtPriceMath.sol (v3-core `contracts/libraries/SqrtPriceMath.sol`).
 
-use alloy_primitives::U256;
+use alloy_primitives::{U128, U256};
 
-use super::full_math::{div_rounding_up, mul_div, mul_div_rounding_up};
+use super::full_math::{div_rounding_up, mul_div, mul_div_rounding_up, to_u128};
 use crate::math::MathError;
 
 /// type(uint160).max
@@ -26,7 +26,7 @@ pub fn get_next_sqrt_price_from_amount0_rounding_up(
         return Ok(sqrt_px96);
     }
     let numerator1: U256 = U256::from(liquidity) << 96;
-    let product = amount.checked_mul(sqrt_px96);
+    let product = product(amount, sqrt_px96);
     if add {
         if let Some(product) = product {
             if let Some(denominator) = numerator1.checked_add(product) {
@@ -131,7 +131,7 @@ pub fn get_amount0_delta(
     // The contract divides twice, by sqrt_b then by sqrt_a. For integers ceil(ceil(x/b)/a) =
     // ceil(x/(a*b)), and floor likewise, so where x and a*b fit 256 bits (mulDiv cannot revert
     // then) one division gives the same result at half the cost.
-    if let (Some(x), Some(ab)) = (numerator1.checked_mul(numerator2), sqrt_a.checked_mul(sqrt_b)) {
+    if let (Some(x), Some(ab)) = (shifted_product(liquidity, numerator2), product(sqrt_a, sqrt_b)) {
         let (q, r) = x.div_rem(ab);
         return Ok(if round_up && !r.is_zero() { q + U256::from(1) } else { q });
     }
@@ -140,6 +140,22 @@ pub fn get_amount0_delta(
     } else {
         Ok(mul_div(numerator1, numerator2, sqrt_b)? / sqrt_a)
     }
+}
+
+/// `a·b` when it fits 256 bits; with 128-bit factors (most pools' prices) one widening multiply.
+#[inline(always)]
+fn product(a: U256, b: U256) -> Option<U256> {
+    match (to_u128(a), to_u128(b)) {
+        (Some(a), Some(b)) => Some(U128::from(a).widening_mul(U128::from(b))),
+        _ => a.checked_mul(b),
+    }
+}
+
+/// `(liquidity·x) << 96` when it fits 256 bits.
+#[inline(always)]
+fn shifted_product(liquidity: u128, x: U256) -> Option<U256> {
+    let p = product(U256::from(liquidity), x)?;
+    (p.leading_zeros() >= 96).then(|| p << 96)
 }
 
 /// getAmount1Delta (unsigned form)
@@ -152,7 +168,7 @@ pub fn get_amount1_delta(
     let (sqrt_a, sqrt_b) = if sqrt_a > sqrt_b { (sqrt_b, sqrt_a) } else { (sqrt_a, sqrt_b) };
     let liquidity = U256::from(liquidity);
     // mulDiv by Q96 is a shift of the product, when the product fits 256 bits
-    if let Some(product) = liquidity.checked_mul(sqrt_b - sqrt_a) {
+    if let Some(product) = product(liquidity, sqrt_b - sqrt_a) {
         let limbs = product.as_limbs();
         let remainder = limbs[0] | (limbs[1] & 0xffff_ffff);
         let q = product >> 96;
