@@ -261,20 +261,26 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} ms"
 
 
+def _rerun_line(section: dict[str, Any], only: str, what: str) -> list[str]:
+    """When a section was measured again after the run (`--only`), say when and how busy."""
+    rerun = section.get("rerun")
+    if not rerun:
+        return []
+    return [
+        f"Re-run alone (`--only {only}`): {what}, on {rerun['date']}, load average at start "
+        f"{rerun['load_average_at_start'][0]:.2f}.",
+        "",
+    ]
+
+
 def _e2e_lines(e2e: dict[str, Any]) -> list[str]:
     if "error" in e2e:
         return [f"Not measured: {e2e['error']}"]
-    rerun = e2e.get("rerun")
-    again = (
-        f" Re-run alone (`--only e2e`) on {rerun['date']}, load average at start "
-        f"{rerun['load_average_at_start'][0]:.2f}."
-        if rerun
-        else ""
-    )
     lines = [
         "Every service real (devnet flow, engine, ingest, ML, scanner as processes); each "
-        f"opportunity's own `latency_ms`.{again}",
+        "opportunity's own `latency_ms`.",
         "",
+        *_rerun_line(e2e, "e2e", "this section"),
         "Mining: automine is a block per flow step, as fast as the flow sends them (~8 blocks/s, "
         "a stress: at 1,104 pools anvil spends 65-80 ms of CPU on every block); 1 s blocks carry "
         "one step's swaps each, as `make up` runs the devnet. The goal rows read the largest "
@@ -340,6 +346,7 @@ def measured_section(results: dict[str, Any]) -> str:
         "",
         "### Pool math per operation, same devnet pool states (bench scenario)",
         "",
+        *_rerun_line(results["pool_math"], "engine", "this section and the engine over HTTP"),
         *_pool_math_table(results),
         "",
     ]

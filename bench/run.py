@@ -56,6 +56,8 @@ SERVICE_BENCHES: dict[str, tuple[list[str], list[str] | None]] = {
         ["--quick"],
     ),
 }
+# `--only engine` re-runs the pool math and engine-over-HTTP sections
+ENGINE = "engine"
 sys.path.insert(0, str(BENCH_DIR))
 
 import engine_http  # noqa: E402
@@ -112,6 +114,20 @@ def engine_criterion(cases_file: Path, quick: bool) -> dict[str, float]:
     return out
 
 
+def measure_engine(results: dict[str, Any], quick: bool) -> None:
+    """The engine's sections: pool math side by side with its baselines, and over HTTP."""
+    print("pool math: Python reference, Uniswap SDKs, contracts ...", flush=True)
+    results["pool_math"] = pool_math.run(RESULTS)
+    cases_file = Path(results["pool_math"]["cases_file"])
+    binary = Path(
+        os.environ.get("ENGINE_BIN", ROOT / "services/engine-rs/target/release/titan_server")
+    )
+    print("pool math: engine (criterion) ...", flush=True)
+    results["engine_criterion_ns"] = engine_criterion(cases_file, quick)
+    print("engine over HTTP (wrk) ...", flush=True)
+    results["engine_http"] = engine_http.run(binary, cases_file, RESULTS, seconds=2 if quick else 5)
+
+
 def service_bench(name: str, argv: list[str]) -> dict[str, Any]:
     """Run one service's benchmark; its JSON file, its last JSON line, or its printed summary."""
     out = RESULTS / f"{name}.json"
@@ -151,12 +167,17 @@ def rerun(names: list[str]) -> int:
     results: dict[str, Any] = json.loads(latest.read_text())
     quick = results.get("command") == "make bench-quick"
     for name in names:
-        print(f"{name} ...", flush=True)
-        results[name] = service_bench(name, bench_argv(name, quick))
-        results[name]["rerun"] = {
+        rerun = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "load_average_at_start": os.getloadavg(),
         }
+        if name == ENGINE:
+            measure_engine(results, quick)
+            results["pool_math"]["rerun"] = rerun
+            continue
+        print(f"{name} ...", flush=True)
+        results[name] = service_bench(name, bench_argv(name, quick))
+        results[name]["rerun"] = rerun
     results["figures"] = report.flat_figures(results)
     latest.write_text(json.dumps(results, indent=1))
     report.write(results, ROOT / "BENCHMARKS.md")
@@ -170,8 +191,8 @@ def main() -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=sorted(SERVICE_BENCHES),
-        help="re-run these service benchmarks into the last full run's results",
+        choices=sorted([ENGINE, *SERVICE_BENCHES]),
+        help="re-run these sections into the last full run's results (engine: pool math and HTTP)",
     )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -183,18 +204,7 @@ def main() -> int:
         "command": "make bench-quick" if args.quick else "make bench",
         "machine": machine(),
     }
-    print("pool math: Python reference, Uniswap SDKs, contracts ...", flush=True)
-    results["pool_math"] = pool_math.run(RESULTS)
-    cases_file = Path(results["pool_math"]["cases_file"])
-    binary = Path(
-        os.environ.get("ENGINE_BIN", ROOT / "services/engine-rs/target/release/titan_server")
-    )
-    print("pool math: engine (criterion) ...", flush=True)
-    results["engine_criterion_ns"] = engine_criterion(cases_file, args.quick)
-    print("engine over HTTP (wrk) ...", flush=True)
-    results["engine_http"] = engine_http.run(
-        binary, cases_file, RESULTS, seconds=2 if args.quick else 5
-    )
+    measure_engine(results, args.quick)
     for name, (_, quick_argv) in SERVICE_BENCHES.items():
         if args.quick and quick_argv is None:
             continue
