@@ -42,8 +42,13 @@ fn parts(c: &mut Criterion) {
     c.bench_function("get_sqrt_ratio_at_tick", |b| {
         b.iter(|| get_sqrt_ratio_at_tick(black_box(TICK)))
     });
+    // near a tick's ratio one getSqrtRatioAtTick decides; between ticks the estimate alone
     c.bench_function("get_tick_at_sqrt_ratio", |b| {
         b.iter(|| get_tick_at_sqrt_ratio(black_box(price)))
+    });
+    let between = (price + get_sqrt_ratio_at_tick(TICK + 1).unwrap()) >> 1;
+    c.bench_function("get_tick_at_sqrt_ratio_between_ticks", |b| {
+        b.iter(|| get_tick_at_sqrt_ratio(black_box(between)))
     });
     c.bench_function("get_amount0_delta", |b| {
         b.iter(|| get_amount0_delta(black_box(below), black_box(price), L, true))
