@@ -504,6 +504,46 @@ mod bound_tests {
         Some(out.to::<u128>() as i128 - x as i128)
     }
 
+    /// V3 from token A to token B, then a V2 pair of 500,000 A back that pays `skew` per 10,000
+    /// more A than the V3 pool's price.
+    fn small_cycle(
+        tick: i32,
+        spacing: i32,
+        positions: &[(i32, u128)],
+        skew: u32,
+        zero_for_one: bool,
+    ) -> [Hop; 2] {
+        let pool = v3(tick, spacing, 3000, positions, zero_for_one);
+        let Pool::V3(s) = &pool.pool else { unreachable!() };
+        let price = (to_f64(s.sqrt_price_x96) / 2f64.powi(96)).powi(2);
+        let rate = if zero_for_one { price } else { 1.0 / price };
+        let depth = 500_000u128;
+        let other = (depth as f64 * rate / (1.0 + f64::from(skew) / 1e4)).max(1.0) as u128;
+        [pool, v2(depth, other, false)]
+    }
+
+    /// CI's case (kept in proptest-regressions too): a V3 pool at a price of ~0.0094 and a V2
+    /// pair back, so one unit of the middle token is worth ~106 of the input and profit is a
+    /// staircase. The search used to stop on a stair's dear end, see a loss and give up.
+    #[test]
+    fn profit_on_a_stairs_cheap_end_is_found() {
+        let positions = [
+            (3, 147_196),
+            (3, 1_706_922),
+            (3, 1_622_633),
+            (3, 2_999_860),
+            (9, 1_444_461),
+            (24, 533_503),
+            (9, 58_297),
+            (14, 2_996_422),
+        ];
+        let hops = small_cycle(-46_617, 1, &positions, 395, true);
+        let best = (1..=200_000).filter_map(|x| plain_profit(&hops, x)).max().unwrap();
+        let found = optimal(&hops).unwrap().expect("a profitable input");
+        let found = i128::try_from(found.gross_profit()).unwrap();
+        assert!(best > 0 && found <= best && found >= best - rounding(&hops), "{found} of {best}");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
         /// Small pools, every integer input tried: the search's profit is the best one but for
@@ -516,14 +556,7 @@ mod bound_tests {
             skew in 1u32..400,
             zero_for_one in any::<bool>(),
         ) {
-            // V3 from token A to token B, then a V2 pair back that pays `skew` per 10,000 more A
-            let pool = v3(tick, spacing, 3000, &positions, zero_for_one);
-            let Pool::V3(s) = &pool.pool else { unreachable!() };
-            let price = (to_f64(s.sqrt_price_x96) / 2f64.powi(96)).powi(2);
-            let rate = if zero_for_one { price } else { 1.0 / price };
-            let depth = 500_000u128;
-            let other = (depth as f64 * rate / (1.0 + f64::from(skew) / 1e4)).max(1.0) as u128;
-            let hops = [pool, v2(depth, other, false)];
+            let hops = small_cycle(tick, spacing, &positions, skew, zero_for_one);
             let found = optimal(&hops).unwrap().map_or(0, |p| i128::try_from(p.gross_profit()).unwrap());
             let best = (1..=200_000).filter_map(|x| plain_profit(&hops, x)).max().unwrap_or(0);
             prop_assert!(found <= best.max(0));
