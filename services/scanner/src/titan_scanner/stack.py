@@ -3,6 +3,7 @@ started with their environment, probed until healthy, killed by process group.""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -19,11 +20,18 @@ import httpx
 SERVICES = ("engine", "ingest", "ml", "scanner")
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different ports, free now. The sockets are held open together: a port closed
+    and asked for again can come straight back, and two services on one port fail to start."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
 
 
 @dataclass
@@ -119,6 +127,13 @@ def wait_until(predicate: Any, timeout: float, what: str, every: float = 0.25) -
     raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
 
 
+def _answer(stack: Stack, path: str) -> str:
+    try:
+        return str(stack.get(path).text)[:500]
+    except httpx.HTTPError as exc:
+        return repr(exc)
+
+
 def start_stack(
     devnet: Any,
     engine_bin: Path,
@@ -139,7 +154,9 @@ def start_stack(
         "LOG_FORMAT": "json",
         "TITAN_CONFIG_FILE": str(logs / "absent.json"),
     }
-    ports = {name: (ports or {}).get(name) or free_port() for name in SERVICES}
+    chosen = {name: port for name, port in (ports or {}).items() if port}
+    fresh = (p for p in free_ports(len(SERVICES) + len(chosen)) if p not in chosen.values())
+    ports = {name: chosen.get(name) or next(fresh) for name in SERVICES}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     services = {
         **chain,
@@ -198,6 +215,10 @@ def start_stack(
         for process in s.processes.values():
             process.start()
         wait_until(lambda: s.get("/ready").status_code == 200, 60, "scanner ready")
+    except AssertionError as exc:
+        reason = _answer(s, "/ready")
+        s.stop()
+        raise AssertionError(f"{exc}; its /ready: {reason}; logs in {logs}") from None
     except BaseException:
         s.stop()
         raise
