@@ -29,7 +29,7 @@ from chaos.proxy import ChaosProxy
 from chaos.recorder import IngestRecorder
 
 from titan_devnet.testing import Devnet
-from titan_scanner.stack import Stack, free_ports, start_stack
+from titan_scanner.stack import Stack, reserved_ports, start_stack
 
 BLOCK_TIME = 1  # seconds; the flow sends one block's swaps per block
 # Figures each test records, printed at the end of the session (RELIABILITY.md quotes them).
@@ -87,12 +87,14 @@ def chaos(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     # A copy: the engine restarted by a test is the one the session started with, whatever
     # a build does to ENGINE_BIN meanwhile.
     engine_bin = Path(shutil.copy2(_engine_bin(), logs / "titan_server"))
-    ports = dict(zip(("engine", "ml"), free_ports(2), strict=True))
-    proxies = {
-        "node_ws": ChaosProxy("127.0.0.1", devnet.port, "node_ws").start(),
-        "engine": ChaosProxy("127.0.0.1", ports["engine"], "engine").start(),
-        "ml": ChaosProxy("127.0.0.1", ports["ml"], "ml").start(),
-    }
+    # the proxies listen on ports of their own while the services' ports are held
+    with reserved_ports(2) as (engine_port, ml_port):
+        proxies = {
+            "node_ws": ChaosProxy("127.0.0.1", devnet.port, "node_ws").start(),
+            "engine": ChaosProxy("127.0.0.1", engine_port, "engine").start(),
+            "ml": ChaosProxy("127.0.0.1", ml_port, "ml").start(),
+        }
+    ports = {"engine": engine_port, "ml": ml_port}
     env = {
         "ingest": {"CHAIN_WS_URL": proxies["node_ws"].url("ws")},
         "scanner": {

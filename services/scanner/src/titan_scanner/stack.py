@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,22 @@ import httpx
 SERVICES = ("engine", "ingest", "ml", "scanner")
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` different ports, free now. The sockets are held open together: a port closed
-    and asked for again can come straight back, and two services on one port fail to start."""
+@contextlib.contextmanager
+def reserved_ports(count: int) -> Iterator[list[int]]:
+    """`count` different free ports, held (bound, not listening) until the block ends, so that
+    nothing else started in the block (a proxy on port 0) can take one of them."""
     with contextlib.ExitStack() as held:
         sockets = [held.enter_context(socket.socket()) for _ in range(count)]
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
+        yield [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different ports, free now. They are taken together: a port closed and asked for
+    again can come straight back, and two services on one port fail to start."""
+    with reserved_ports(count) as ports:
+        return ports
 
 
 def free_port() -> int:
