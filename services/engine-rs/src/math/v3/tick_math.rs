@@ -81,7 +81,7 @@ pub fn get_sqrt_ratio_at_tick(tick: i32) -> Result<U256, MathError> {
 /// ratios differ from the real ones by less than 1e-5 ticks (their rounding to integers, at the
 /// smallest prices). More than [`NEAR_A_TICK`] from a whole tick the floor is the answer; nearer,
 /// getSqrtRatioAtTick of that tick decides. Tests compare it with the contract's algorithm
-/// on random prices and at every tick's ratio and the integer below it.
+/// on random prices, near every tick's ratio, and at every tick's ratio and the integer below.
 pub fn get_tick_at_sqrt_ratio(sqrt_price_x96: U256) -> Result<i32, MathError> {
     if sqrt_price_x96 < MIN_SQRT_RATIO || sqrt_price_x96 >= MAX_SQRT_RATIO {
         return Err(MathError::SqrtPriceOutOfRange);
