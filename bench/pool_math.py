@@ -192,6 +192,8 @@ def run(results_dir: Path) -> dict[str, Any]:
                     "contract": str(chain_out),
                 },
             }
-        return {"cases_file": str(cases_file), "block": block, "cases": table}
+        # relative to the repository: the results are committed, this machine's paths are not
+        relative = cases_file.resolve().relative_to(BENCH_DIR.parent)
+        return {"cases_file": relative.as_posix(), "block": block, "cases": table}
     finally:
         running.stop()

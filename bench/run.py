@@ -118,7 +118,7 @@ def measure_engine(results: dict[str, Any], quick: bool) -> None:
     """The engine's sections: pool math side by side with its baselines, and over HTTP."""
     print("pool math: Python reference, Uniswap SDKs, contracts ...", flush=True)
     results["pool_math"] = pool_math.run(RESULTS)
-    cases_file = Path(results["pool_math"]["cases_file"])
+    cases_file = ROOT / results["pool_math"]["cases_file"]
     binary = Path(
         os.environ.get("ENGINE_BIN", ROOT / "services/engine-rs/target/release/titan_server")
     )
