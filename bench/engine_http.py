@@ -49,11 +49,12 @@ def wrk(url: str, connections: int, seconds: int, body: Path | None) -> dict[str
     if shutil.which("wrk") is None:  # a C tool, not on PyPI or npm: the system's package
         raise SystemExit("error: wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
     env = {**os.environ, **({"WRK_BODY": str(body)} if body else {})}
-    threads = min(2, connections)
+    # One wrk thread: it drives 64 connections faster than the server answers them (five A/B
+    # pairs on the engine, BENCHMARKS.md), and a second one only takes a core from the server.
     out = subprocess.run(
         [
             "wrk",
-            f"-t{threads}",
+            "-t1",
             f"-c{connections}",
             f"-d{seconds}s",
             "-s",

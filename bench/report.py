@@ -352,7 +352,7 @@ def measured_section(results: dict[str, Any]) -> str:
     ]
     if "engine_http" in results:
         lines += [
-            "### Engine over HTTP (wrk on the same machine)",
+            "### Engine over HTTP (wrk on the same machine, one thread)",
             "",
             *_http_table(results["engine_http"]),
             "",
