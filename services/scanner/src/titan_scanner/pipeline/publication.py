@@ -9,6 +9,7 @@ moment each opportunity is published.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -59,10 +60,14 @@ class PublicationStage:
         self.background = background
         self.paper = paper
 
-    def publish(
+    async def publish(
         self, job: BlockJob, drafts: list[Draft], actions: list[Any], ctx: GasContext
     ) -> list[Opportunity]:
-        """Publish each draft that still clears the threshold with its action; returns them."""
+        """Publish each draft that still clears the threshold with its action; returns them.
+
+        With subscribers on the WebSocket, the loop lets the event loop run after each
+        opportunity, so its message goes out then: a block of fifty opportunities otherwise
+        held its first message until the last was made (~4 ms)."""
         published: list[tuple[Opportunity, str]] = []
         arrived = job.received_at if job.received_at is not None else job.captured_at
         for d, action in zip(drafts, actions, strict=True):
@@ -87,6 +92,8 @@ class PublicationStage:
                 self.stats.latencies_ms.append(latency_ms)
                 self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
             published.append((opp, d.cycle.key))
+            if self.publisher.subscribers:
+                await asyncio.sleep(0)  # its message goes out now
         if published:
             self.background.spawn(self._store_and_verify(published))
         return [opp for opp, _ in published]

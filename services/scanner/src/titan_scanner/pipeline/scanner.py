@@ -361,7 +361,7 @@ class Scanner:
         decided = time.perf_counter()
         actions = await self.policy.actions([policy_state(d, gas) for d in drafts])
         self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
-        return self.publication.publish(job, drafts, list(actions), ctx)
+        return await self.publication.publish(job, drafts, list(actions), ctx)
 
     def _observe_arrival(self, job: BlockJob) -> None:
         """The stages before this one: from the block's arrival at ingest to its batch closing
