@@ -1,10 +1,11 @@
-"""End to end: from a block's arrival at ingest to the opportunity published by the scanner.
+"""End to end: from a block's arrival at ingest to the opportunity on `WS /ws/opportunities`.
 
 Every part is real: the devnet (anvil, the real Uniswap contracts, the seeded market flow),
-the engine binary, ingest, ML and the scanner as processes on free ports. Each opportunity
-carries its own latency (`latency_ms`: the arrival at ingest of the first update of its block
-to its publication); this collects them until enough are published, at 33 pools (`default`)
-and 1,104 pools (`large`), then offers the flow at rising rates and reports the pool-update
+the engine binary, ingest, ML and the scanner as processes on free ports. A client of
+`WS /ws/opportunities` receives every opportunity; its latency runs from the arrival at ingest
+of the first update of its block to the moment the client has it (each opportunity's own
+`latency_ms`, to its publication, is kept beside). This collects them until enough come, at
+33 pools (`default`) and 1,104 pools (`large`), then offers the flow at rising rates and reports the pool-update
 rate the pipeline keeps up with (ingest stays at the node's head, latency does not grow).
 
 Two ways of mining: automine, a block per flow step as fast as the flow sends them (a stress:
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -33,6 +35,7 @@ from typing import Any
 
 import httpx
 from web3 import Web3
+from websockets.sync.client import connect as ws_connect
 
 from titan_devnet import devnet as devnet_module
 from titan_devnet.flow import MarketFlow, run_forever
@@ -98,6 +101,59 @@ def market_flow(devnet: Devnet, block_time: float) -> Iterator[None]:
         thread.join(timeout=10)
 
 
+def _receive(url: str, path: str, ready: Any, stop: Any) -> None:
+    """The WebSocket client, in a process of its own: in this one the flow's thread signs
+    and sends transactions as each block comes, and would hold the GIL while a message
+    waits. Only the time and the text here; parsing waits for the end."""
+    with ws_connect(url, open_timeout=10, max_size=None) as socket, open(path, "w") as out:
+        ready.set()
+        while not stop.is_set():
+            try:
+                message = socket.recv(timeout=0.2)
+            except TimeoutError:
+                continue
+            out.write(f"{time.time()}\t{message}\n")
+
+
+@contextmanager
+def subscribed(scanner: str) -> Iterator[list[tuple[float, dict[str, Any]]]]:
+    """A client of `WS /ws/opportunities` for the run: every opportunity it receives, with the
+    time it came in. The goal is stated up to the opportunity on the WebSocket, so a consumer
+    is there to receive it (and the scanner serialises each one for it)."""
+    url = scanner.replace("http://", "ws://", 1) + "/ws/opportunities"
+    # forked before the flow's thread starts: no main module to import again, no lock held
+    spawn = multiprocessing.get_context("fork")
+    ready, stop = spawn.Event(), spawn.Event()
+    received: list[tuple[float, dict[str, Any]]] = []
+    with tempfile.TemporaryDirectory(prefix="titan-e2e-ws-") as tmp:
+        path = str(Path(tmp) / "received.tsv")
+        client = spawn.Process(target=_receive, args=(url, path, ready, stop), daemon=True)
+        client.start()
+        if not ready.wait(30):
+            client.kill()
+            raise RuntimeError(f"no WebSocket client connected to {url}")
+        try:
+            yield received
+        finally:
+            stop.set()
+            client.join(timeout=10)
+            for line in Path(path).read_text().splitlines():
+                at, message = line.split("\t", 1)
+                body = json.loads(message)
+                if body.get("type") == "opportunity":
+                    received.append((float(at), body["data"]))
+
+
+def received_latencies(received: list[tuple[float, dict[str, Any]]], block: int) -> list[float]:
+    """From the block's arrival at ingest to the opportunity in the client's hands: the
+    arrival is `detected_at - latency_ms` (the scanner's clock, the same machine's)."""
+    return [
+        (at - (o["detected_at"] - o["latency_ms"] / 1000)) * 1000
+        for at, o in received
+        if o["block_number"] > block and o["latency_ms"] < RESYNC_AGE_MS
+    ]
+
+
 def collect(
     devnet: Devnet, stack: Stack, wanted: int, limit_s: float, block_time: float = 0.0
 ) -> dict[str, Any]:
@@ -106,19 +162,23 @@ def collect(
     started = time.monotonic()
     scanner = stack.scanner
     before = stats(scanner)["opportunities_published"]
-    with market_flow(devnet, block_time):
-        while time.monotonic() - started < limit_s:
-            published = stats(scanner)["opportunities_published"] - before
-            print(f"\r  {published}/{wanted} opportunities", end="", file=sys.stderr, flush=True)
-            if published >= wanted:
-                break
-            time.sleep(1.0)
-    print(file=sys.stderr)
-    time.sleep(1.0 + block_time)  # the last block's batch
-    latencies = latencies_since(stack, start_block)
+    with subscribed(scanner) as received:
+        with market_flow(devnet, block_time):
+            while time.monotonic() - started < limit_s:
+                count = stats(scanner)["opportunities_published"] - before
+                print(f"\r  {count}/{wanted} opportunities", end="", file=sys.stderr, flush=True)
+                if count >= wanted:
+                    break
+                time.sleep(1.0)
+        print(file=sys.stderr)
+        time.sleep(1.0 + block_time)  # the last block's batch
+    published = latencies_since(stack, start_block)
+    latencies = received_latencies(received, start_block)
     verification = stats(scanner)["verification"]
     return {
         **summary(latencies),
+        "published": summary(published),
+        "published_ms": published,
         "seconds": round(time.monotonic() - started, 1),
         "blocks": devnet.w3.eth.block_number - start_block,
         "verification": verification,
@@ -204,12 +264,15 @@ def run_scenario(
         return runs[0]
     result = runs[0]
     latencies = [x for run in runs for x in run["latency"]["latencies_ms"]]
+    published = [x for run in runs for x in run["latency"]["published_ms"]]
     verification: dict[str, int] = {}
     for run in runs:
         for status, n in run["latency"]["verification"].items():
             verification[status] = verification.get(status, 0) + n
     result["latency"] = {
         **summary(latencies),
+        "published": summary(published),
+        "published_ms": published,
         "seconds": round(sum(run["latency"]["seconds"] for run in runs), 1),
         "blocks": sum(run["latency"]["blocks"] for run in runs),
         "verification": verification,

@@ -124,6 +124,8 @@ def measure_engine(results: dict[str, Any], quick: bool) -> None:
     )
     print("pool math: engine (criterion) ...", flush=True)
     results["engine_criterion_ns"] = engine_criterion(cases_file, quick)
+    print("pool math: Python reference and Uniswap SDKs again ...", flush=True)
+    pool_math.time_baselines_again(results["pool_math"], cases_file)
     print("engine over HTTP (wrk) ...", flush=True)
     results["engine_http"] = engine_http.run(binary, cases_file, RESULTS, seconds=2 if quick else 5)
 
