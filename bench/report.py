@@ -376,7 +376,7 @@ def measured_section(results: dict[str, Any]) -> str:
             "",
         ]
     if "e2e" in results:
-        lines += ["### End to end: block arrival at ingest → opportunity published", "",
+        lines += ["### End to end: block arrival at ingest → opportunity at a client of WS /ws/opportunities", "",
                   *_e2e_lines(results["e2e"]), ""]  # fmt: skip
     for name in ("ingest", "ingest_xlarge", "scanner", "ml"):
         if name in results:
