@@ -5,8 +5,9 @@ the engine binary, ingest, ML and the scanner as processes on free ports. A clie
 `WS /ws/opportunities` receives every opportunity; its latency runs from the arrival at ingest
 of the first update of its block to the moment the client has it (each opportunity's own
 `latency_ms`, to its publication, is kept beside). This collects them until enough come, at
-33 pools (`default`) and 1,104 pools (`large`), then offers the flow at rising rates and reports the pool-update
-rate the pipeline keeps up with (ingest stays at the node's head, latency does not grow).
+33 pools (`default`) and 1,104 pools (`large`), then offers the flow at rising rates and
+reports the pool-update rate the pipeline keeps up with (ingest stays at the node's head,
+latency does not grow).
 
 Two ways of mining: automine, a block per flow step as fast as the flow sends them (a stress:
 ~8 blocks/s), and 1 s blocks, each carrying one step's swaps, as `make up` runs the devnet.
@@ -324,7 +325,7 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
         label = f"{r['pools']} pools, {mining(r.get('block_time_s', 0.0))} (n={len(values)})"
         hist.hist(values, bins=60, alpha=0.55, label=label)
         cdf.plot(values, [(i + 1) / len(values) for i in range(len(values))], label=label)
-    hist.set(xlabel="block arrival at ingest → opportunity published (ms)", ylabel="opportunities",
+    hist.set(xlabel="block arrival at ingest → opportunity at a WS client (ms)", ylabel="opportunities",
              title="End-to-end latency")  # fmt: skip
     cdf.set(xlabel="ms", ylabel="fraction ≤ x", title="CDF", xscale="log")
     for ax in (hist, cdf):

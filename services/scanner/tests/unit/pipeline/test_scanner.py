@@ -70,6 +70,30 @@ async def test_one_evaluation_per_cycle_per_block(service: Any, fake_engine: Any
     assert scanner.evaluations_by_block[21] >= 1
 
 
+async def test_a_subscriber_gets_each_message_as_it_is_made(service: Any) -> None:
+    """The first opportunity of a block reaches a subscriber's queue, and its sender runs,
+    before the block's later opportunities are made."""
+    scanner = service.runtime.scanner
+    subscriber = scanner.publisher.subscribe()
+    seen_at: list[int] = []  # opportunities published when the sender got each message
+
+    async def sender() -> None:
+        while len(seen_at) < 3:
+            await subscriber.queue.get()
+            seen_at.append(scanner.stats.published)
+
+    task = asyncio.create_task(sender())
+    pools = [
+        service.pools.v2(service.weth, service.usdc, 100 * 10**18, usdc * 10**6, dex=dex)
+        for usdc, dex in ((200_000, "uniswap_v2"), (206_000, "sushiswap"), (220_000, "quickswap"))
+    ]
+    for i, pool in enumerate(pools):
+        service.update(pool, 30, i)
+    service.block(30)
+    await asyncio.wait_for(task, 5)
+    assert seen_at == [1, 2, 3]  # not [3, 3, 3]: the block's loop let it run each time
+
+
 async def test_nothing_below_min_profit_or_gas(service: Any, fake_ml: Any) -> None:
     fake_ml.base_fee = 10**15  # gas dearer than any profit here
     cheap, dear = _diverged(service)
