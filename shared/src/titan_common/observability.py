@@ -1,6 +1,6 @@
 """Request ids, per-route latency histograms, the event loop's lag, the garbage collector's
-pauses and `GET /metrics` for FastAPI apps, and the one call that puts every titan_common
-middleware (API key, limits) in front of a service.
+pauses (and the heap it no longer walks) and `GET /metrics` for FastAPI apps, and the one call
+that puts every titan_common middleware (API key, limits) in front of a service.
 
 All of it is plain ASGI middleware (see `titan_common.asgi` for why), covering WebSockets too:
 a WebSocket gets a request id (echoed in the upgrade's headers) and its handshake is timed under
@@ -19,7 +19,13 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from pydantic import SecretStr
 
 from titan_common.asgi import ASGIApp, Message, Receive, Scope, Send, header
@@ -134,6 +140,12 @@ def install_observability(
         registry=registry,
         buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
     )
+    Gauge(
+        "gc_frozen_objects",
+        "Objects full collections skip: the heap a server froze after startup (titan_common.heap)",
+        ["service"],
+        registry=registry,
+    ).labels(service).set_function(gc.get_freeze_count)
     _watch_runtime(app, service, lag, pauses)
 
     @app.get("/metrics", include_in_schema=False)

@@ -7,6 +7,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from titan_common.heap import freeze_after_startup
 from titan_common.logging import configure
 from titan_ingest.app import create_app
 from titan_ingest.settings import IngestSettings
@@ -25,7 +26,7 @@ def main() -> int:
         print(f"titan-ingest: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(
-        app,
+        freeze_after_startup(app),
         host=settings.ingest_bind_addr,
         port=settings.ingest_port,
         log_level=settings.log_level.lower(),

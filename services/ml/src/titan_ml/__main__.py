@@ -24,10 +24,11 @@ def _settings(data_dir: str | None = None) -> MlSettings:
 def _serve(settings: MlSettings) -> int:
     import uvicorn
 
+    from titan_common.heap import freeze_after_startup
     from titan_ml.app import create_app
 
     uvicorn.run(
-        create_app(settings),
+        freeze_after_startup(create_app(settings)),
         host=settings.ml_bind_addr,
         port=settings.ml_port,
         log_level=settings.log_level.lower(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from titan_common.heap import freeze_after_startup
 from titan_common.logging import configure
 from titan_scanner.app import create_app
 from titan_scanner.settings import ScannerSettings
@@ -13,7 +14,7 @@ def main() -> None:
     settings = ScannerSettings()
     configure(settings.log_level, settings.log_format, settings.secrets())
     uvicorn.run(
-        create_app(settings),
+        freeze_after_startup(create_app(settings)),
         host=settings.scanner_bind_addr,
         port=settings.scanner_port,
         log_config=None,

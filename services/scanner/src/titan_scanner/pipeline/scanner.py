@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from titan_common.clients import ClientError, EngineClient, MlClient
+from titan_common.heap import freeze_long_lived
 from titan_common.models import BlockComplete, Opportunity, PoolUpdate
 from titan_scanner.cycles import CycleIndex, Screener
 from titan_scanner.graph import PoolInfo
@@ -190,6 +191,8 @@ class Scanner:
             self.proofs.orphan(orphaned)
             if self.forks.floor is not None:
                 self.coalescer.forget_from(self.forks.floor)
+        if self._resyncing:  # the snapshot is in: its pools and cycles live on
+            freeze_long_lived()
         pending = self.coalescer.pending
         if pending is not None and marker.block_number >= pending.block_number:
             pending.arrived(marker.received_at)  # the head may have come before any log
