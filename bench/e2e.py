@@ -345,6 +345,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
+    devnet_module.exit_on_sigterm()  # bench/run.py stops a run past its time with SIGTERM
     engine_bin = Path(
         os.environ.get("ENGINE_BIN", ROOT / "services/engine-rs/target/release/titan_server")
     )

@@ -56,6 +56,11 @@ SERVICE_BENCHES: dict[str, tuple[list[str], list[str] | None]] = {
         ["--quick"],
     ),
 }
+# How long a service's benchmark may run. The e2e plan's own limits add up to ~30 min at worst
+# (bench/e2e.py: 400 + 400 + 3 x 240 s of flow, ramps and a devnet per run); it usually takes
+# 13-16 min, and 15 min once cut its run short.
+TIMEOUT_S = {"e2e": 2400.0}
+DEFAULT_TIMEOUT_S = 900.0
 # `--only engine` re-runs the pool math and engine-over-HTTP sections
 ENGINE = "engine"
 sys.path.insert(0, str(BENCH_DIR))
@@ -135,18 +140,33 @@ def service_bench(name: str, argv: list[str]) -> dict[str, Any]:
     out = RESULTS / f"{name}.json"
     out.unlink(missing_ok=True)
     argv = [arg.replace("{out}", str(out)) for arg in argv]
+    timeout = TIMEOUT_S.get(name, DEFAULT_TIMEOUT_S)
     try:
-        done = subprocess.run(
-            [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=900
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = subprocess.Popen(
+            [sys.executable, *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+    except OSError as exc:
         return {"error": f"{name}: {exc}"}
-    if done.returncode != 0:
-        return {"error": f"{name} exited {done.returncode}: {done.stderr.strip()[-500:]}"}
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # SIGTERM, not SIGKILL: the scripts that start a devnet and services (each in a
+        # session of its own, out of reach of a kill of this child alone) stop them on it
+        # (titan_devnet.devnet.exit_on_sigterm).
+        proc.terminate()
+        try:
+            proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        return {"error": f"{name}: stopped after {timeout:.0f} s"}
+    if proc.returncode != 0:
+        return {"error": f"{name} exited {proc.returncode}: {stderr.strip()[-500:]}"}
     if out.is_file():
         result: dict[str, Any] = json.loads(out.read_text())
         return result
-    lines = done.stdout.strip().splitlines()
+    lines = stdout.strip().splitlines()
     try:
         parsed: dict[str, Any] = json.loads(lines[-1])
         return parsed

@@ -215,6 +215,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="snapshot repetitions")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
+    devnet_module.exit_on_sigterm()  # bench/run.py stops a run past its time with SIGTERM
     with tempfile.TemporaryDirectory() as tmp:
         manifest_path = Path(tmp) / "manifest.json"
         started = time.perf_counter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,17 @@ def cache_key(scenario_name: str, seed: int) -> str:
     for module in ("deploy.py", "scenario.py", "chain.py", "batch.py"):
         digest.update((code / module).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM raise SystemExit in this process, so the `finally` blocks that stop a
+    devnet (and the services a script started beside it, each in a session of its own) run.
+    By default Python ends on the spot and leaves them all running."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def start(

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from titan_common.heap import freeze_long_lived
 from titan_ingest.chain.abi import Created
 from titan_ingest.chain.rpc import RpcError, RpcUnavailable
 from titan_ingest.state.pools import PoolEntry
@@ -118,6 +119,8 @@ class Sequencer:
 
     async def _catch_up(self, message: CatchUpMsg) -> None:
         await self.backfill.catch_up(message.received_at)
+        if not self.synced.is_set():  # the first snapshot: its pools live as long as we do
+            freeze_long_lived()
         self.synced.set()
 
     async def _on_head(self, message: HeadMsg) -> None:
