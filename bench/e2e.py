@@ -21,6 +21,7 @@ as Titan's pipeline.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -106,6 +107,9 @@ def _receive(url: str, path: str, ready: Any, stop: Any) -> None:
     """The WebSocket client, in a process of its own: in this one the flow's thread signs
     and sends transactions as each block comes, and would hold the GIL while a message
     waits. Only the time and the text here; parsing waits for the end."""
+    # The heap forked from the benchmark's process (web3, the devnet, the stack's handles) is
+    # taken out of this one's collections: a full one over it would stamp messages late.
+    gc.freeze()
     with ws_connect(url, open_timeout=10, max_size=None) as socket, open(path, "w") as out:
         ready.set()
         while not stop.is_set():
