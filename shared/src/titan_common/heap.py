@@ -9,8 +9,8 @@ permanent generation that collections skip. What is made afterwards is collected
 Freeze only at a point where what is alive will stay alive: cyclic garbage made of frozen
 objects is never reclaimed. So only a server process freezes (its `__main__` wraps the app in
 `freeze_after_startup`): after its startup, and again where it has built state for good (the
-scanner, once a snapshot's pools are indexed). Apps made and dropped inside a test process
-never freeze.
+scanner once a snapshot's pools are indexed, ingest once its first snapshot is in). Apps made
+and dropped inside a test process never freeze.
 """
 
 from __future__ import annotations
