@@ -5,6 +5,10 @@ Proofs wait in a bounded queue: under a burst the oldest give way (`skipped`, re
 a moment later) rather than queue for minutes, since the newest are the ones worth proving and
 the oldest would soon be past the node's state window. An opportunity whose block a reorg
 replaced is `orphaned`, whatever a proof of it said or would say.
+
+A proof of a block is made once the chain has a block above it, and then once that block is
+off the hot path (published): with 1 s blocks, the proofs of the last block run in the quiet
+time after the next one's opportunities are out, not beside its pricing.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import structlog
 
 from titan_common.models import Opportunity, Verification
 from titan_scanner.history import OpportunityRepository
+from titan_scanner.pipeline.hot_path import HotPath
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.publish import Publisher
 from titan_scanner.pipeline.reorg import ForkWatch
@@ -30,6 +35,9 @@ _log = structlog.get_logger("scanner.proofs")
 QUEUE_SIZE = 2000
 # The proofs that gave way are recorded together this long after the first of them.
 GIVEN_WAY_DELAY_S = 0.5
+# How long a proof waits at most for the hot path to be quiet: blocks that come back to back
+# (automine under a flood) keep it busy, and the proofs must still keep up with the chain.
+HOT_PATH_WAIT_S = 0.25
 
 
 class ProofStage:
@@ -44,6 +52,7 @@ class ProofStage:
         stats: ScannerStats,
         metrics: ScannerMetrics,
         background: BackgroundTasks,
+        hot_path: HotPath | None = None,
         queue_size: int = QUEUE_SIZE,
     ) -> None:
         self.verifier = verifier
@@ -57,12 +66,18 @@ class ProofStage:
         self.queue: asyncio.Queue[Opportunity] = asyncio.Queue(queue_size)
         self._given_way: list[tuple[str, Verification]] = []
         self.background = background
+        self.hot_path = hot_path or HotPath()
 
     def wanted(self) -> bool:
         """Whether the next opportunity is to be proven (all, a sample, or none)."""
         if self.verifier is None or self.mode == "off":
             return False
         return self.mode == "all" or random.random() < self.sample_rate
+
+    def note_head(self, block_number: int) -> None:
+        """The chain has `block_number` (ingest's marker): proofs below it need not ask."""
+        if self.verifier is not None:
+            self.verifier.note_head(block_number)
 
     def offer(self, opportunity: Opportunity) -> None:
         """Queue a proof; when the queue is full the oldest proof gives way (`skipped`)."""
@@ -84,6 +99,8 @@ class ProofStage:
             if self.verifier.behind(opportunity.block_number):
                 await self._skip_behind(opportunity)
                 continue
+            await self.verifier.wait_past(opportunity.block_number)
+            await self.hot_path.quiet(HOT_PATH_WAIT_S)
             started = time.perf_counter()
             result = await self.verifier.verify(opportunity)
             self.metrics.stage_seconds.labels("verify").observe(time.perf_counter() - started)

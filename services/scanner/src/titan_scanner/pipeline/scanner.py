@@ -36,6 +36,7 @@ from titan_scanner.history import OpportunityRepository
 from titan_scanner.pipeline.coalesce import BlockCoalescer, BlockJob, PendingBlock, merge_jobs
 from titan_scanner.pipeline.decision import Draft, GasContext, draft, policy_state
 from titan_scanner.pipeline.health import DependencyHealth
+from titan_scanner.pipeline.hot_path import HotPath
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.policy import Policy
 from titan_scanner.pipeline.proofs import ProofStage
@@ -105,6 +106,8 @@ class Scanner:
         self.forks = ForkWatch()
         self.stats = ScannerStats()
         self.background = BackgroundTasks()
+        self.hot_path = HotPath()
+        self._processing = False  # a block's batch is being priced and published
         self.proofs = ProofStage(
             verifier,
             config.verify,
@@ -115,6 +118,7 @@ class Scanner:
             self.stats,
             metrics,
             self.background,
+            self.hot_path,
         )
         self.publication = PublicationStage(
             config.chain_id,
@@ -167,6 +171,8 @@ class Scanner:
         opened = self.coalescer.add(pool.address, self.store.head_block, update.received_at)
         if opened or self._resyncing:  # a snapshot may take longer than the timeout to stream
             self._arm_timer()
+        if opened:
+            self.hot_path.mark(True)
         if self.store.head_block > self._prefetched:
             self._prefetched = self.store.head_block
             self._gas_tasks[self._prefetched] = asyncio.ensure_future(
@@ -193,6 +199,7 @@ class Scanner:
                 self.coalescer.forget_from(self.forks.floor)
         if self._resyncing:  # the snapshot is in: its pools and cycles live on
             freeze_long_lived()
+        self.proofs.note_head(marker.block_number)
         pending = self.coalescer.pending
         if pending is not None and marker.block_number >= pending.block_number:
             pending.arrived(marker.received_at)  # the head may have come before any log
@@ -222,6 +229,7 @@ class Scanner:
                     waited_s=self.config.block_timeout,
                 )
             self._capture(pending)
+        self._mark_hot_path()
 
     def on_connect(self) -> None:
         """A new connection to ingest: its snapshot comes first, pool by pool, each at the
@@ -243,6 +251,7 @@ class Scanner:
             _log.warning(
                 "scanner.block.held", block_number=held.block_number, pools=len(held.pools)
             )
+        self._mark_hot_path()
 
     def rescan_all(self) -> None:
         """Queue every cycle at the head block (after the engine comes back, for example).
@@ -252,6 +261,12 @@ class Scanner:
             self.coalescer.pending.pools |= pools
             return
         self._capture(PendingBlock(self.store.head_block, pools, None))
+        self._mark_hot_path()
+
+    def _mark_hot_path(self) -> None:
+        """A block is on the hot path while its batch is open, queued or being priced."""
+        busy = self.coalescer.pending is not None or self._processing or not self._jobs.empty()
+        self.hot_path.mark(busy)
 
     def _capture(self, pending: PendingBlock) -> None:
         started = time.perf_counter()
@@ -307,10 +322,14 @@ class Scanner:
             while not self._jobs.empty():  # behind: fold older batches into the newest
                 job = merge_jobs(job, self._jobs.get_nowait())
                 self.coalescer.mark([c.id for c in job.cycles], job.block_number)
+            self._processing = True
             try:
                 await self.process(job)
             except Exception:
                 _log.exception("scanner.block.failed", block_number=job.block_number)
+            finally:
+                self._processing = False
+                self._mark_hot_path()
 
     async def process(self, job: BlockJob) -> list[Opportunity]:
         """Evaluate one block's batch and publish what clears gas and the threshold."""

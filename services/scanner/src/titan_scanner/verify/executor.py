@@ -10,12 +10,14 @@ off as a revert because of the node's outage.
 
 The call waits until the chain has a block above the opportunity's: anvil runs an `eth_call`
 at its newest block on the state it is mining the next block on, so about 1 call in 100 at
-the head saw the next block's swaps (a false `mismatch`); at an older block it is exact.
+the head saw the next block's swaps (a false `mismatch`); at an older block it is exact. The
+verifier asks the node for its head, and is told of newer ones as ingest's markers come.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -78,8 +80,16 @@ class Verifier:
         self._head_read = 0.0  # when it was read (monotonic)
         self._waited = -1  # the newest block already waited out: its other proofs go at once
         self._silent_since: float | None = None  # since when the node has not answered
+        self._head_moved = asyncio.Event()
 
-    async def _past(self, block: int) -> None:
+    def note_head(self, block: int) -> None:
+        """The chain has `block` (seen elsewhere): proofs waiting for it go at once."""
+        if block > self._head:
+            self._head = block
+            self._head_read = time.monotonic()
+            self._head_moved.set()
+
+    async def wait_past(self, block: int) -> None:
         """Return once the chain has a block above `block`, or after `HEAD_WAIT_S` (once per
         block: the many proofs of one block on a quiet chain do not wait one after another)."""
         deadline = time.monotonic() + HEAD_WAIT_S
@@ -93,7 +103,9 @@ class Verifier:
             if time.monotonic() >= deadline:
                 self._waited = block
                 return
-            await asyncio.sleep(HEAD_POLL_S)
+            self._head_moved.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._head_moved.wait(), HEAD_POLL_S)
 
     async def _read_head(self) -> None:
         self._head = await self.chain.block_number()
@@ -155,7 +167,7 @@ class Verifier:
 
     async def verify(self, opportunity: Opportunity) -> Verification:
         block = opportunity.block_number
-        await self._past(block)
+        await self.wait_past(block)
         if await self._too_old(block):
             _log.info("scanner.verification.too_old", id=opportunity.id, head=self._head)
             return Verification(status="skipped", block_number=block)

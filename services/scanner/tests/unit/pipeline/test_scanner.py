@@ -94,6 +94,34 @@ async def test_a_subscriber_gets_each_message_as_it_is_made(service: Any) -> Non
     assert seen_at == [1, 2, 3]  # not [3, 3, 3]: the block's loop let it run each time
 
 
+async def test_a_block_is_on_the_hot_path_until_its_opportunities_are_out(
+    service: Any,
+) -> None:
+    """From a block's first update to its last opportunity's publication, the work off the
+    hot path (the proofs) holds back."""
+    scanner = service.runtime.scanner
+    assert not scanner.hot_path.busy
+    cheap, dear = _diverged(service)
+    service.update(cheap, 40)
+    assert scanner.hot_path.busy  # its batch is open
+    service.update(dear, 40, 1)
+    busy_at_publication: list[bool] = []
+    publish = scanner.publisher.opportunity
+
+    def watched(opportunity: Any) -> None:
+        busy_at_publication.append(scanner.hot_path.busy)
+        publish(opportunity)
+
+    scanner.publisher.opportunity = watched
+    service.block(40)
+    await wait_for(lambda: not scanner.hot_path.busy)
+    assert busy_at_publication == [True]
+    service.update(cheap.model_copy(update={"reserve1": cheap.reserve1 + 1}), 41)
+    assert scanner.hot_path.busy
+    service.block(41)  # nothing to price: the batch closes empty
+    await wait_for(lambda: not scanner.hot_path.busy)
+
+
 async def test_nothing_below_min_profit_or_gas(service: Any, fake_ml: Any) -> None:
     fake_ml.base_fee = 10**15  # gas dearer than any profit here
     cheap, dear = _diverged(service)

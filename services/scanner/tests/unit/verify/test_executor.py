@@ -16,6 +16,8 @@ from structlog.testing import capture_logs
 from titan_common.models import Opportunity
 from titan_scanner.chain import ChainReader, node_unreachable
 from titan_scanner.history import OpportunityRepository
+from titan_scanner.pipeline import proofs as proofs_module
+from titan_scanner.pipeline.hot_path import HotPath
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.proofs import ProofStage
 from titan_scanner.pipeline.publish import Publisher
@@ -93,6 +95,23 @@ async def test_the_proof_waits_for_a_block_above_its_own(monkeypatch: Any) -> No
     assert result.status == "verified" and chain.calls == [(100, 101)]
     await verifier.verify(_opportunity(100))  # an older block: at once
     assert chain.calls[-1] == (100, 101)
+
+
+async def test_a_head_seen_elsewhere_lets_the_proof_go_without_asking_the_node(
+    monkeypatch: Any,
+) -> None:
+    """Ingest's marker of the next block reaches the waiting proof at once, not at the
+    verifier's next look at the node."""
+    monkeypatch.setattr(executor_module, "HEAD_POLL_S", 30.0)
+    chain = Chain(head=100)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    proof = asyncio.create_task(verifier.verify(_opportunity(100)))
+    await asyncio.sleep(0.05)
+    assert not proof.done()
+    chain.head = 101
+    verifier.note_head(101)
+    result = await asyncio.wait_for(proof, 1)
+    assert result.status == "verified" and chain.calls == [(100, 101)]
 
 
 async def test_a_chain_that_mines_nothing_is_called_at_its_head(monkeypatch: Any) -> None:
@@ -205,13 +224,57 @@ async def test_a_closed_port_is_unreachable_not_an_answer() -> None:
 
 
 def _proof_stage(
-    verifier: Verifier, repository: OpportunityRepository, forks: ForkWatch, stats: ScannerStats
+    verifier: Verifier,
+    repository: OpportunityRepository,
+    forks: ForkWatch,
+    stats: ScannerStats,
+    hot_path: HotPath | None = None,
 ) -> ProofStage:
     """The proof stage proving every opportunity, its other parts fresh."""
     metrics = ScannerMetrics.create(CollectorRegistry())
     return ProofStage(
-        verifier, "all", 1.0, repository, Publisher(), forks, stats, metrics, BackgroundTasks()
+        verifier,
+        "all",
+        1.0,
+        repository,
+        Publisher(),
+        forks,
+        stats,
+        metrics,
+        BackgroundTasks(),
+        hot_path,
     )
+
+
+async def test_a_proof_waits_while_a_block_is_on_the_hot_path(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """No `eth_call` beside a block being priced: the proof goes once the block is out, or
+    after the bound when blocks never stop coming."""
+    repository = OpportunityRepository.open(f"sqlite:///{tmp_path}/scanner.db")
+    chain = Chain(head=60)
+    verifier = Verifier(chain, "0x" + "e" * 40, "0x" + "f" * 40)  # type: ignore[arg-type]
+    hot_path = HotPath()
+    stats = ScannerStats()
+    stage = _proof_stage(verifier, repository, ForkWatch(), stats, hot_path)
+    await repository.save_many([(_opportunity(58), "a"), (_opportunity(59), "b")])
+    monkeypatch.setattr(proofs_module, "HOT_PATH_WAIT_S", 30.0)
+    hot_path.mark(True)
+    stage.offer(_opportunity(59))  # block 59 is below the head: only the hot path holds it
+    worker = asyncio.create_task(stage.run())
+    try:
+        await asyncio.sleep(0.2)
+        assert chain.calls == []
+        hot_path.mark(False)
+        await wait_for(lambda: chain.calls == [(59, 60)])
+        monkeypatch.setattr(proofs_module, "HOT_PATH_WAIT_S", 0.05)
+        hot_path.mark(True)  # busy from now on
+        stage.offer(_opportunity(58))
+        await wait_for(lambda: len(chain.calls) == 2)
+        assert hot_path.busy and chain.calls[-1] == (58, 60)
+    finally:
+        worker.cancel()
+    repository.close()
 
 
 async def test_proofs_past_the_window_are_skipped_together(tmp_path: Path) -> None:
