@@ -2,7 +2,8 @@
 
 Integers only. A draft carries gross profit and the gas cost at the forecast price; the
 final opportunity applies the policy's bid and is dropped unless its net profit is
-strictly positive and at least `MIN_PROFIT`.
+strictly positive and at least `MIN_PROFIT`. What does not depend on the policy's action
+(the hops, the id) is made apart (`prepare`), while the policy is asked.
 """
 
 from __future__ import annotations
@@ -68,23 +69,15 @@ def opportunity_id(chain_id: int, block_number: int, block_hash: str | None, cyc
     return f"{chain_id}-{block_number}-{digest.hexdigest()}"
 
 
-def finalise(
-    d: Draft,
-    action: Action,
-    ctx: GasContext,
-    chain_id: int,
-    job: BlockJob,
-    detected_at: float,
-    latency_ms: float,
-) -> Opportunity | None:
-    """The published opportunity at the policy's gas bid; None if the bid eats the profit."""
-    price = apply_bid(d.gas_price_wei, action.gas_bid_multiplier)
-    cost = gas_cost(d.gas_units, price, d.cycle.base_token, ctx)
-    if cost is None:
-        return None
-    net = net_profit(d.quote.gross_profit, cost)
-    if not publishable(net, ctx.min_profit):
-        return None
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The parts of an opportunity that the policy's action does not change."""
+
+    id: str
+    hops: list[OpportunityHop]
+
+
+def prepare(d: Draft, ctx: GasContext, chain_id: int, job: BlockJob) -> Prepared:
     hops = []
     for hop, (amount_in, amount_out) in zip(d.cycle.hops, d.quote.hops, strict=True):
         info = ctx.graph[hop.pool]
@@ -101,8 +94,29 @@ def finalise(
                 amount_out=amount_out,
             )
         )
+    return Prepared(opportunity_id(chain_id, job.block_number, job.block_hash, d.cycle.key), hops)
+
+
+def finalise(
+    d: Draft,
+    prepared: Prepared,
+    action: Action,
+    ctx: GasContext,
+    chain_id: int,
+    job: BlockJob,
+    detected_at: float,
+    latency_ms: float,
+) -> Opportunity | None:
+    """The published opportunity at the policy's gas bid; None if the bid eats the profit."""
+    price = apply_bid(d.gas_price_wei, action.gas_bid_multiplier)
+    cost = gas_cost(d.gas_units, price, d.cycle.base_token, ctx)
+    if cost is None:
+        return None
+    net = net_profit(d.quote.gross_profit, cost)
+    if not publishable(net, ctx.min_profit):
+        return None
     return Opportunity(
-        id=opportunity_id(chain_id, job.block_number, job.block_hash, d.cycle.key),
+        id=prepared.id,
         chain_id=chain_id,
         block_number=job.block_number,
         base_token=d.cycle.base_token,
@@ -113,7 +127,7 @@ def finalise(
         gas_price_wei=price,
         gas_cost=cost,
         net_profit=net,
-        hops=hops,
+        hops=prepared.hops,
         action=action,
         verification=Verification(status="pending"),
         detected_at=detected_at,

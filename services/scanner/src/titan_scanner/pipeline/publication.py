@@ -4,7 +4,8 @@ once, then in the history and on to their proof (and paper trade), off the publi
 An opportunity of a block that a reorg replaced while it was priced is published as
 orphaned, not proven; the others are remembered under their block (`ForkWatch`) so that a
 later reorg can orphan them. Latency is measured from the block's arrival at ingest to the
-moment each opportunity is published.
+moment each opportunity is published. A block's opportunities are prepared (`prepare`) while
+the policy decides on them, so that what is left to do once its answer is in is short.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import structlog
 from titan_common.models import Opportunity, Verification
 from titan_scanner.history import OpportunityRepository
 from titan_scanner.pipeline.coalesce import BlockJob
-from titan_scanner.pipeline.decision import Draft, GasContext, finalise
+from titan_scanner.pipeline.decision import Draft, GasContext, Prepared, finalise, prepare
 from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.proofs import ProofStage
@@ -33,6 +34,9 @@ _log = structlog.get_logger("scanner.pipeline")
 # Updates older than this at publication come from a snapshot (a resync), not a new block;
 # their age says nothing of the pipeline's speed, so they stay out of the latency figures.
 RESYNC_AGE_MS = 30_000.0
+# Drafts prepared between two yields to the event loop, so that the policy's request goes out
+# and its answer is read while they are prepared.
+PREPARE_CHUNK = 8
 
 
 class PublicationStage:
@@ -60,8 +64,22 @@ class PublicationStage:
         self.background = background
         self.paper = paper
 
+    async def prepare(self, job: BlockJob, drafts: list[Draft], ctx: GasContext) -> list[Prepared]:
+        """Each draft's hops and id, yielding now and then (the policy's call runs meanwhile)."""
+        prepared = []
+        for i, d in enumerate(drafts):
+            if i % PREPARE_CHUNK == 0:
+                await asyncio.sleep(0)
+            prepared.append(prepare(d, ctx, self.chain_id, job))
+        return prepared
+
     async def publish(
-        self, job: BlockJob, drafts: list[Draft], actions: list[Any], ctx: GasContext
+        self,
+        job: BlockJob,
+        drafts: list[Draft],
+        prepared: list[Prepared],
+        actions: list[Any],
+        ctx: GasContext,
     ) -> list[Opportunity]:
         """Publish each draft that still clears the threshold with its action; returns them.
 
@@ -70,10 +88,10 @@ class PublicationStage:
         held its first message until the last was made (~4 ms)."""
         published: list[tuple[Opportunity, str]] = []
         arrived = job.received_at if job.received_at is not None else job.captured_at
-        for d, action in zip(drafts, actions, strict=True):
+        for d, ready, action in zip(drafts, prepared, actions, strict=True):
             now = time.time()
             latency_ms = max(0.0, (now - arrived) * 1000)
-            opp = finalise(d, action, ctx, self.chain_id, job, now, latency_ms)
+            opp = finalise(d, ready, action, ctx, self.chain_id, job, now, latency_ms)
             if opp is None:
                 self.stats.rejected_unprofitable += 1
                 continue

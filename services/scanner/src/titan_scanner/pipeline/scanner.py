@@ -381,9 +381,17 @@ class Scanner:
                 else:
                     drafts.append(d)
         decided = time.perf_counter()
-        actions = await self.policy.actions([policy_state(d, gas) for d in drafts])
+        deciding = asyncio.ensure_future(
+            self.policy.actions([policy_state(d, gas) for d in drafts])
+        )
+        try:
+            prepared = await self.publication.prepare(job, drafts, ctx)
+        except BaseException:  # cancelled (shutdown) or failed: the policy's call with it
+            deciding.cancel()
+            raise
+        actions = await deciding
         self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
-        return await self.publication.publish(job, drafts, list(actions), ctx)
+        return await self.publication.publish(job, drafts, prepared, list(actions), ctx)
 
     def _observe_arrival(self, job: BlockJob) -> None:
         """The stages before this one: from the block's arrival at ingest to its batch closing

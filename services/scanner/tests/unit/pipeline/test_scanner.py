@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from titan_common.models import Verification
+from titan_scanner.pipeline import publication as publication_module
 from titan_scanner.testing import get_amount_out, wait_for
 
 
@@ -120,6 +121,37 @@ async def test_a_block_is_on_the_hot_path_until_its_opportunities_are_out(
     assert scanner.hot_path.busy
     service.block(41)  # nothing to price: the batch closes empty
     await wait_for(lambda: not scanner.hot_path.busy)
+
+
+async def test_opportunities_are_prepared_while_the_policy_decides(
+    service: Any, monkeypatch: Any
+) -> None:
+    """The hops and ids are made during the policy's round trip, not after its answer."""
+    scanner = service.runtime.scanner
+    answered = asyncio.Event()
+    decide = scanner.policy.actions
+
+    async def slow_policy(states: list[dict[str, Any]]) -> Any:
+        await asyncio.sleep(0.05)
+        actions = await decide(states)
+        answered.set()
+        return actions
+
+    before_answer: list[bool] = []
+    prepare = publication_module.prepare
+
+    def watched(*args: Any) -> Any:
+        before_answer.append(not answered.is_set())
+        return prepare(*args)
+
+    monkeypatch.setattr(scanner.policy, "actions", slow_policy)
+    monkeypatch.setattr(publication_module, "prepare", watched)
+    cheap, dear = _diverged(service)
+    service.update(cheap, 50)
+    service.update(dear, 50, 1)
+    service.block(50)
+    await wait_for(lambda: scanner.stats.published >= 1)
+    assert before_answer and all(before_answer), before_answer
 
 
 async def test_nothing_below_min_profit_or_gas(service: Any, fake_ml: Any) -> None:
