@@ -33,6 +33,7 @@ def main() -> int:
         ws="websockets-sansio",
         # frames over the limit are refused before they are buffered
         ws_max_size=settings.ws_max_message_bytes,
+        ws_per_message_deflate=settings.ws_compression,
         access_log=False,
     )
     return 0

@@ -20,6 +20,7 @@ def main() -> None:
         log_config=None,
         # frames over the limit are refused before they are buffered
         ws_max_size=settings.ws_max_message_bytes,
+        ws_per_message_deflate=settings.ws_compression,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.sync.client import connect as ws_connect
 
 from titan_scanner.stack import Stack, wait_until
 
@@ -124,6 +125,20 @@ def test_each_server_keeps_its_startup_heap_out_of_full_collections(stack: Stack
         ]
         print(f"{name}: {frozen} objects frozen")
         assert frozen and frozen[0] > 50_000
+
+
+def test_the_websockets_are_not_compressed(stack: Stack) -> None:
+    """A client that offers permessage-deflate (as browsers and `websockets` do) gets plain
+    frames from ingest and the scanner: compressing every message would cost both ends CPU
+    on the latency path (TITAN_WS_COMPRESSION turns it on)."""
+    for name, path in (("ingest", "/ws/pools"), ("scanner", "/ws/opportunities")):
+        url = stack.processes[name].url.replace("http://", "ws://", 1) + path
+        with ws_connect(url, open_timeout=10, max_size=None) as socket:
+            assert socket.request is not None and socket.response is not None
+            offered = socket.request.headers.get("Sec-WebSocket-Extensions", "")
+            accepted = socket.response.headers.get("Sec-WebSocket-Extensions")
+            print(f"{name}: offered {offered!r}, accepted {accepted!r}")
+            assert "permessage-deflate" in offered and accepted is None
 
 
 def test_busy_blocks_are_priced_with_all_their_logs(stack: Stack) -> None:
