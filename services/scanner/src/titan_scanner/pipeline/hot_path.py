@@ -12,6 +12,7 @@ ones before them more often (BENCHMARKS.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 
 class HotPath:
@@ -29,12 +30,8 @@ class HotPath:
         else:
             self._quiet.set()
 
-    async def quiet(self, limit_s: float) -> bool:
-        """Return once no block is on the hot path, or after `limit_s`; whether it was quiet."""
-        if self._quiet.is_set():
-            return True
-        try:
-            await asyncio.wait_for(self._quiet.wait(), limit_s)
-        except TimeoutError:
-            return False
-        return True
+    async def quiet(self, limit_s: float) -> None:
+        """Return once no block is on the hot path, or after `limit_s`."""
+        if not self._quiet.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quiet.wait(), limit_s)

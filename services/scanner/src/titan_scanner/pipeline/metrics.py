@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from titan_scanner.pipeline.coalesce import BlockJob
+
+# Updates older than this at publication come from a snapshot (a resync), not a new block;
+# their age says nothing of the pipeline's speed, so they stay out of the latency figures.
+RESYNC_AGE_MS = 30_000.0
 
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 
@@ -61,3 +68,13 @@ class ScannerMetrics:
             cycles=Gauge("scanner_cycles_indexed", "Cycles in this shard", registry=registry),
             pools=Gauge("scanner_pools", "Pools known", registry=registry),
         )
+
+    def observe_arrival(self, job: BlockJob) -> None:
+        """The stages before the decision: from the block's arrival at ingest to its batch
+        closing here ("arrival": ingest, the WebSocket, the wait for the block's marker), then
+        the wait for the decision worker ("queue")."""
+        now = time.time()
+        stages = self.stage_seconds
+        if job.received_at is not None and (now - job.received_at) * 1000 < RESYNC_AGE_MS:
+            stages.labels("arrival").observe(max(0.0, job.captured_at - job.received_at))
+        stages.labels("queue").observe(max(0.0, now - job.captured_at))

@@ -21,7 +21,7 @@ from titan_scanner.history import OpportunityRepository
 from titan_scanner.pipeline.coalesce import BlockJob
 from titan_scanner.pipeline.decision import Draft, GasContext, Prepared, finalise, prepare
 from titan_scanner.pipeline.health import DependencyHealth
-from titan_scanner.pipeline.metrics import ScannerMetrics
+from titan_scanner.pipeline.metrics import RESYNC_AGE_MS, ScannerMetrics
 from titan_scanner.pipeline.proofs import ProofStage
 from titan_scanner.pipeline.publish import Publisher
 from titan_scanner.pipeline.reorg import ForkWatch
@@ -31,9 +31,6 @@ from titan_scanner.verify.paper import PaperTrader
 
 _log = structlog.get_logger("scanner.pipeline")
 
-# Updates older than this at publication come from a snapshot (a resync), not a new block;
-# their age says nothing of the pipeline's speed, so they stay out of the latency figures.
-RESYNC_AGE_MS = 30_000.0
 # Drafts prepared between two yields to the event loop, so that the policy's request goes out
 # and its answer is read while they are prepared.
 PREPARE_CHUNK = 8

@@ -40,7 +40,7 @@ from titan_scanner.pipeline.hot_path import HotPath
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.policy import Policy
 from titan_scanner.pipeline.proofs import ProofStage
-from titan_scanner.pipeline.publication import RESYNC_AGE_MS, PublicationStage
+from titan_scanner.pipeline.publication import PublicationStage
 from titan_scanner.pipeline.publish import Publisher
 from titan_scanner.pipeline.reorg import ForkWatch
 from titan_scanner.pipeline.state import PoolState, PoolStore
@@ -338,7 +338,7 @@ class Scanner:
         self.evaluations_by_block[block] = self.evaluations_by_block.get(block, 0) + n
         if len(self.evaluations_by_block) > 512:
             del self.evaluations_by_block[min(self.evaluations_by_block)]
-        self._observe_arrival(job)
+        self.metrics.observe_arrival(job)
         started = time.perf_counter()
         gas_task = self._gas_tasks.get(block) or asyncio.ensure_future(self.gas.for_block(block))
         try:
@@ -392,13 +392,3 @@ class Scanner:
         actions = await deciding
         self.metrics.stage_seconds.labels("decide").observe(time.perf_counter() - decided)
         return await self.publication.publish(job, drafts, prepared, list(actions), ctx)
-
-    def _observe_arrival(self, job: BlockJob) -> None:
-        """The stages before this one: from the block's arrival at ingest to its batch closing
-        here ("arrival": ingest, the WebSocket, the wait for the block's marker), then the
-        wait for the decision worker ("queue")."""
-        now = time.time()
-        stages = self.metrics.stage_seconds
-        if job.received_at is not None and (now - job.received_at) * 1000 < RESYNC_AGE_MS:
-            stages.labels("arrival").observe(max(0.0, job.captured_at - job.received_at))
-        stages.labels("queue").observe(max(0.0, now - job.captured_at))

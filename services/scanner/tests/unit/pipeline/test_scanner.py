@@ -96,7 +96,7 @@ async def test_a_subscriber_gets_each_message_as_it_is_made(service: Any) -> Non
 
 
 async def test_a_block_is_on_the_hot_path_until_its_opportunities_are_out(
-    service: Any,
+    service: Any, monkeypatch: Any
 ) -> None:
     """From a block's first update to its last opportunity's publication, the work off the
     hot path (the proofs) holds back."""
@@ -113,7 +113,7 @@ async def test_a_block_is_on_the_hot_path_until_its_opportunities_are_out(
         busy_at_publication.append(scanner.hot_path.busy)
         publish(opportunity)
 
-    scanner.publisher.opportunity = watched
+    monkeypatch.setattr(scanner.publisher, "opportunity", watched)
     service.block(40)
     await wait_for(lambda: not scanner.hot_path.busy)
     assert busy_at_publication == [True]
