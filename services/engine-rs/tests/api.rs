@@ -52,6 +52,21 @@ async fn health_ready_metrics() {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
+#[tokio::test]
+async fn a_request_without_an_id_gets_a_fresh_uuid() {
+    let router = app(AppState::new(config()));
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let req = Request::builder().uri("/health").body(Body::empty()).unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+        // a v4 UUID: 36 characters, version nibble 4
+        assert_eq!((id.len(), &id[14..15]), (36, "4"), "{id}");
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 3, "{ids:?}");
+}
+
 /// A JSON-RPC endpoint that answers every batch with chain id 31337, counting the calls.
 async fn fake_chain() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
