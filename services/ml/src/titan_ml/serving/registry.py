@@ -7,7 +7,7 @@ naming the file, forecasts fall back to the best baseline and `/ready` says why.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from titan_common.logging import get_logger
@@ -26,6 +26,10 @@ class Loaded:
     agent: QLearningAgent | None
     agent_message: str
     rl_metrics: dict[str, Any] | None
+    # The policy's answer depends only on the state's buckets (and, off the agent's table, on
+    # whether the gross profit clears the gas): at most a few hundred answers per agent, each
+    # made once (`serving.actions`) and dropped with the agent when a retraining swaps it.
+    answers: dict[Any, Any] = field(default_factory=dict, compare=False)
 
 
 class ModelRegistry:
