@@ -21,7 +21,7 @@ from typing import IO
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RUN_DIR = Path("run")
-ML_METADATA = Path("data/models/forecaster_metadata.json")
+ML_METADATA = Path("models/forecaster_metadata.json")
 
 
 class LauncherSettings(BaseSettings):
@@ -36,6 +36,7 @@ class LauncherSettings(BaseSettings):
     devnet_seed: int = 1
     devnet_block_time: float = 1.0
     engine_bin: Path = Path("services/engine-rs/target/release/titan_server")
+    ml_data_dir: Path = Path("data")  # where the ML service looks for its models
 
 
 class Launcher:
@@ -119,6 +120,9 @@ def python_service(name: str) -> bool:
 def main() -> int:
     s = LauncherSettings()
     launcher = Launcher(s)
+    # SIGINT too: a shell starts a background job with SIGINT ignored, and Python then leaves it
+    # so, which made `make up &` deaf to `kill -INT` (and to Ctrl-C through a script).
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(f"starting the devnet on port {s.devnet_port} (scenario {s.devnet_scenario}) ...")
@@ -143,7 +147,7 @@ def main() -> int:
             proc = launcher.start("engine", [str(s.engine_bin)], service_env)
             wait_healthy("engine", urls["engine"], proc)
             running["engine"] = urls["engine"]
-        if python_service("ml") and not ML_METADATA.is_file():
+        if python_service("ml") and not (s.ml_data_dir / ML_METADATA).is_file():
             # Without trained models the ML service serves baselines only: train once first.
             print("training the ML models once (real fee history; under a minute) ...")
             if subprocess.run([sys.executable, "-m", "titan_ml", "train"]).returncode != 0:

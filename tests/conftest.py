@@ -26,10 +26,16 @@ def engine_binary() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def engine_url(devnet: Devnet) -> Iterator[str]:
+def engine_bin() -> Path:
     binary = engine_binary()
     if binary is None:
         pytest.skip("engine binary not built (run `make setup`; ENGINE_BIN points at it)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def engine_url(devnet: Devnet, engine_bin: Path) -> Iterator[str]:
+    binary = engine_bin
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
