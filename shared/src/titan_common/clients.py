@@ -165,10 +165,6 @@ class MlClient(ServiceClient):
         result: dict[str, Any] = await self._request("POST", "/api/forecast/gas", body)
         return result
 
-    async def rl_action(self, state: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = await self._request("POST", "/api/rl/action", state)
-        return result
-
     async def rl_actions(self, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The batch form: one request for many states, answers in the same order."""
         body = await self._request("POST", "/api/rl/action/batch", {"states": states})

@@ -152,6 +152,7 @@ class FakeEngine:
 class FakeMl:
     def __init__(self) -> None:
         self.down = False
+        self.failing_actions = False  # the batch of actions answers 500
         self.base_fee = 10**9
         self.actions = 0
 
@@ -175,6 +176,9 @@ class FakeMl:
                 },
             )
         if request.url.path == "/api/rl/action/batch":
+            if self.failing_actions:
+                error = {"code": "internal_error", "message": "the agent failed"}
+                return httpx.Response(500, json={"error": error})
             states = orjson.loads(request.content)["states"]
             self.actions += len(states)
             action = {

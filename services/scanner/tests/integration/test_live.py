@@ -245,6 +245,7 @@ def test_degrades_and_recovers_without_restart(stack: Stack) -> None:
             newest = stack.get("/api/opportunities", limit=1).json()["items"][0]
             assert newest["action"]["source"] == "default"
             assert _stats(stack)["gas"]["source"] in ("fee_history", "ml_stale")
+            assert _stats(stack)["policy"]["defaulted"] >= 1
             stack.processes["ml"].start()
             wait_until(lambda: _stats(stack)["dependencies"]["ml"] == "ok", 20, "ml back")
 

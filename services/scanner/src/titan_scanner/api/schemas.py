@@ -25,6 +25,12 @@ class PaperTradeCounts(BaseModel):
     realized_profit_wei: SignedBigInt  # of the landed trades, in the base token's unit
 
 
+class PolicyCounts(BaseModel):
+    answered: int  # opportunities whose action the ML service decided
+    defaulted: int  # given the default action (ML down, or its call failed)
+    failed_calls: int  # calls to ML that failed or timed out
+
+
 class Latency(BaseModel):
     count: int
     p50_ms: float | None
@@ -68,6 +74,7 @@ class Stats(BaseModel):
     opportunities_stored: int
     verification: dict[str, int]
     paper_trades: PaperTradeCounts
+    policy: PolicyCounts
     latency: Latency
     ingest: IngestLink
     gas: GasNow | None

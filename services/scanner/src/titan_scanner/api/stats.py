@@ -14,6 +14,7 @@ from titan_scanner.api.schemas import (
     IngestLink,
     Latency,
     PaperTradeCounts,
+    PolicyCounts,
     PoolView,
     Stats,
 )
@@ -52,6 +53,11 @@ async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
             reverted=paper.get("reverted", 0),
             failed=paper.get("failed", 0),
             realized_profit_wei=realized_profit,
+        ),
+        policy=PolicyCounts(
+            answered=s.policy.answered,
+            defaulted=s.policy.defaulted,
+            failed_calls=s.policy.failed_calls,
         ),
         latency=Latency(
             count=int(latency["count"] or 0),

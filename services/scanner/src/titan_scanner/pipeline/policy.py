@@ -1,7 +1,9 @@
 """The decision stage's policy: the ML service's RL action per opportunity, or the default.
 
 The default never skips (execute at full size, bid 1.0) and says `source: "default"`, so a
-consumer can tell a learned decision from a fallback.
+consumer can tell a learned decision from a fallback. The counts (`GET /api/stats`, `policy`)
+say how often each answered, and how many calls failed: a call that fails waits up to
+`SCANNER_ML_TIMEOUT` first, on the block's hot path.
 """
 
 from __future__ import annotations
@@ -35,30 +37,28 @@ class Policy:
     def __init__(self, ml: MlClient | None, available: Callable[[], bool] | None = None) -> None:
         self.ml = ml
         self._available = available or (lambda: True)
-        self.failures = 0
+        self.answered = 0  # states the ML service decided
+        self.defaulted = 0  # states given the default
+        self.failed_calls = 0  # calls that failed or timed out (their states defaulted)
 
     async def actions(self, states: list[dict[str, Any]]) -> list[Action]:
         """One action per state, in one request; the default for all when ML is unavailable."""
         if not states:
             return []
         if self.ml is None or not self._available():
-            return [DEFAULT_ACTION] * len(states)
+            return self._default(len(states))
         try:
             answers = await self.ml.rl_actions(states)
             if len(answers) != len(states):
                 raise ValueError(f"{len(answers)} actions for {len(states)} states")
-            return [parse_action(answer) for answer in answers]
+            actions = [parse_action(answer) for answer in answers]
         except (ClientError, KeyError, ValueError, TypeError) as exc:
-            self.failures += 1
+            self.failed_calls += 1
             _log.warning("scanner.policy.action_failed", reason=str(exc)[:200])
-            return [DEFAULT_ACTION] * len(states)
+            return self._default(len(states))
+        self.answered += len(actions)
+        return actions
 
-    async def action(self, state: dict[str, Any]) -> Action:
-        if self.ml is None or not self._available():
-            return DEFAULT_ACTION
-        try:
-            return parse_action(await self.ml.rl_action(state))
-        except (ClientError, KeyError, ValueError, TypeError) as exc:
-            self.failures += 1
-            _log.warning("scanner.policy.action_failed", reason=str(exc))
-            return DEFAULT_ACTION
+    def _default(self, count: int) -> list[Action]:
+        self.defaulted += count
+        return [DEFAULT_ACTION] * count

@@ -223,6 +223,8 @@ async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml:
     service.update(dear, 60, 1)
     service.block(60)
     await wait_for(lambda: scanner.stats.published >= 1)
+    answered = scanner.policy.answered
+    assert answered >= 1 and scanner.policy.defaulted == 0
     fake_ml.down = True
     await wait_for(lambda: not scanner.health.is_up("ml"))
     service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10**9}), 61)
@@ -232,6 +234,22 @@ async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml:
     assert opp.action.source == "default" and opp.action.execute
     assert scanner.gas.cached(61).source == "ml_stale"
     assert opp.gas_price_wei == 10**9 + 1000  # stale forecast, bid 1.0
+    # known down: no call, so none failed
+    counts = (await service.client.get("/api/stats")).json()["policy"]
+    assert counts == {"answered": answered, "defaulted": 1, "failed_calls": 0}
+
+
+async def test_a_failed_policy_call_is_counted(service: Any, fake_ml: Any) -> None:
+    scanner = service.runtime.scanner
+    cheap, dear = _diverged(service)
+    fake_ml.failing_actions = True
+    service.update(cheap, 65)
+    service.update(dear, 65, 1)
+    service.block(65)
+    await wait_for(lambda: scanner.stats.published >= 1)
+    assert scanner.publisher.recent[-1].action.source == "default"
+    counts = (await service.client.get("/api/stats")).json()["policy"]
+    assert counts == {"answered": 0, "defaulted": 1, "failed_calls": 1}
 
 
 async def test_stale_and_foreign_updates_are_ignored(service: Any) -> None:
