@@ -188,18 +188,8 @@ class FakeMl:
                 "source": "rl_agent",
             }
             return httpx.Response(200, json={"actions": [{"action": action} for _ in states]})
-        self.actions += 1
-        return httpx.Response(
-            200,
-            json={
-                "action": {
-                    "execute": True,
-                    "size_fraction": 1.0,
-                    "gas_bid_multiplier": 1.2,
-                    "source": "rl_agent",
-                }
-            },
-        )
+        error = {"code": "not_found", "message": f"no route {request.url.path}"}
+        return httpx.Response(404, json={"error": error})
 
     def transport(self) -> Any:
         return httpx.MockTransport(self.handler)
