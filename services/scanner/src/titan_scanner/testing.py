@@ -153,6 +153,7 @@ class FakeMl:
     def __init__(self) -> None:
         self.down = False
         self.failing_actions = False  # the batch of actions answers 500
+        self.failing_forecasts = False  # the gas forecast answers 500
         self.base_fee = 10**9
         self.actions = 0
 
@@ -161,6 +162,9 @@ class FakeMl:
             raise httpx.ConnectError("ml down", request=request)
         if request.url.path == "/health":
             return httpx.Response(200, json={"status": "ok", "service": "ml"})
+        if request.url.path == "/api/forecast/gas" and self.failing_forecasts:
+            error = {"code": "internal_error", "message": "the forecaster failed"}
+            return httpx.Response(500, json={"error": error})
         if request.url.path == "/api/forecast/gas":
             return httpx.Response(
                 200,

@@ -31,6 +31,11 @@ class PolicyCounts(BaseModel):
     failed_calls: int  # calls to ML that failed or timed out
 
 
+class GasQuoteCounts(BaseModel):
+    by_source: dict[str, int]  # blocks quoted: "ml", "fee_history", "ml_stale"
+    failed_ml_calls: int  # forecast calls to ML that failed or timed out
+
+
 class Latency(BaseModel):
     count: int
     p50_ms: float | None
@@ -75,6 +80,7 @@ class Stats(BaseModel):
     verification: dict[str, int]
     paper_trades: PaperTradeCounts
     policy: PolicyCounts
+    gas_quotes: GasQuoteCounts
     latency: Latency
     ingest: IngestLink
     gas: GasNow | None

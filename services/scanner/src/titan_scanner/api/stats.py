@@ -11,6 +11,7 @@ from titan_scanner.api.deps import runtime
 from titan_scanner.api.schemas import (
     GasNow,
     GasPoint,
+    GasQuoteCounts,
     IngestLink,
     Latency,
     PaperTradeCounts,
@@ -59,6 +60,7 @@ async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
             defaulted=s.policy.defaulted,
             failed_calls=s.policy.failed_calls,
         ),
+        gas_quotes=GasQuoteCounts(by_source=dict(s.gas.sources), failed_ml_calls=s.gas.ml_failures),
         latency=Latency(
             count=int(latency["count"] or 0),
             p50_ms=latency["p50_ms"],

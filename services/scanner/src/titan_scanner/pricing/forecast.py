@@ -7,7 +7,7 @@ quote always says where it came from.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 import structlog
@@ -72,7 +72,8 @@ class GasForecaster:
         # The quotes that priced a block, each beside the base fee the chain then realised
         # (filled in later by the runtime), for the dashboard's forecast-vs-realised chart.
         self.points: deque[dict[str, Any]] = deque(maxlen=240)
-        self.ml_failures = 0
+        self.sources: Counter[str] = Counter()  # blocks quoted, by the quote's source
+        self.ml_failures = 0  # forecast calls that failed or timed out (SCANNER_ML_TIMEOUT)
 
     def cached(self, block_number: int) -> GasQuote | None:
         return self._cache.get(block_number)
@@ -100,6 +101,7 @@ class GasForecaster:
         if quote is None:
             quote = await self._fetch(block_number)
             if quote is not None:
+                self.sources[quote.source] += 1
                 self._cache[block_number] = quote
                 for old in [b for b in self._cache if b < block_number - 256]:
                     del self._cache[old]

@@ -235,11 +235,12 @@ async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml:
     assert scanner.gas.cached(61).source == "ml_stale"
     assert opp.gas_price_wei == 10**9 + 1000  # stale forecast, bid 1.0
     # known down: no call, so none failed
-    counts = (await service.client.get("/api/stats")).json()["policy"]
-    assert counts == {"answered": answered, "defaulted": 1, "failed_calls": 0}
+    stats = (await service.client.get("/api/stats")).json()
+    assert stats["policy"] == {"answered": answered, "defaulted": 1, "failed_calls": 0}
+    assert stats["gas_quotes"] == {"by_source": {"ml": 1, "ml_stale": 1}, "failed_ml_calls": 0}
 
 
-async def test_a_failed_policy_call_is_counted(service: Any, fake_ml: Any) -> None:
+async def test_failed_calls_to_ml_are_counted(service: Any, fake_ml: Any) -> None:
     scanner = service.runtime.scanner
     cheap, dear = _diverged(service)
     fake_ml.failing_actions = True
@@ -248,8 +249,16 @@ async def test_a_failed_policy_call_is_counted(service: Any, fake_ml: Any) -> No
     service.block(65)
     await wait_for(lambda: scanner.stats.published >= 1)
     assert scanner.publisher.recent[-1].action.source == "default"
-    counts = (await service.client.get("/api/stats")).json()["policy"]
-    assert counts == {"answered": 0, "defaulted": 1, "failed_calls": 1}
+    stats = (await service.client.get("/api/stats")).json()
+    assert stats["policy"] == {"answered": 0, "defaulted": 1, "failed_calls": 1}
+    fake_ml.failing_forecasts = True
+    service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10**9}), 66)
+    service.block(66)
+    await wait_for(lambda: scanner.stats.published >= 2)
+    assert scanner.publisher.recent[-1].gas_price_wei == 10**9 + 1000  # the last forecast
+    stats = (await service.client.get("/api/stats")).json()
+    assert stats["gas_quotes"] == {"by_source": {"ml": 1, "ml_stale": 1}, "failed_ml_calls": 1}
+    assert stats["policy"]["failed_calls"] == 2
 
 
 async def test_stale_and_foreign_updates_are_ignored(service: Any) -> None:
