@@ -1,21 +1,26 @@
-"""The dashboard in headless Chromium: it renders live opportunities and its charts.
+"""The dashboard in headless Chromium: it renders live opportunities and its charts, and a
+burst of messages is drawn a few times, not once per message.
 
 Skipped, saying why, when no Chromium is installed (`apt-get install chromium`)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import re
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-import uvicorn
+from fastapi import FastAPI
+from websockets.asyncio.client import connect as ws_connect
 
-from titan_common.models import BlockComplete, PoolUpdate
-from titan_scanner.app import create_app
-from titan_scanner.settings import ScannerSettings
-from titan_scanner.testing import wait_for
+from titan_scanner.testing import sample_opportunity
 
 BROWSER = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -45,49 +50,117 @@ async def _browser(*args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode(errors="replace")
 
 
-async def test_dashboard_renders_in_chromium(
-    clean_environ: None, tmp_path: Path, pools: Any, fake_engine: Any, fake_ml: Any
-) -> None:
+def _needs_browser() -> None:
     if BROWSER is None:
         print("skipping: no chromium on PATH (apt-get install chromium)")
         pytest.skip("no chromium on PATH")
-    weth, usdc = pools.token(0), pools.token(1)
-    settings = ScannerSettings(
-        database_url=f"sqlite:///{tmp_path}/d.db",
-        base_tokens=[weth],
-        scanner_native_token=weth,
-        use_real_data=False,
+
+
+async def test_dashboard_renders_in_chromium(
+    served_scanner: tuple[FastAPI, str], tmp_path: Path
+) -> None:
+    _needs_browser()
+    url = served_scanner[1] + "/"
+    code, dom = await _browser("--dump-dom", url)
+    assert code == 0
+    assert 'data-loaded="1"' in dom  # the stats, pools and gas fetches all succeeded
+    assert dom.count('id="o-31337-') == 4  # the four opportunities, from the WebSocket
+    assert "sushiswap → uniswap_v2" in dom
+    assert '<b id="k-policy">4 / 0</b>' in dom  # all four decided by the (stand-in) policy
+    shot = tmp_path / "dashboard.png"
+    code, _ = await _browser(f"--screenshot={shot}", url)
+    assert code == 0 and shot.stat().st_size > 10_000
+    print(f"dashboard screenshot: {shot}")
+
+
+class _Page:
+    """One Chromium page driven over the DevTools protocol."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.ids = itertools.count(1)
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        key = next(self.ids)
+        await self.socket.send(json.dumps({"id": key, "method": method, "params": params}))
+        while True:
+            message = json.loads(await asyncio.wait_for(self.socket.recv(), 30))
+            if message.get("id") == key:
+                assert "error" not in message, message
+                result: dict[str, Any] = message["result"]
+                return result
+
+    async def value(self, expression: str) -> Any:
+        answer = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return answer["result"].get("value")
+
+
+@asynccontextmanager
+async def _devtools_page() -> AsyncIterator[_Page]:
+    assert BROWSER is not None
+    proc = await asyncio.create_subprocess_exec(
+        BROWSER,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+        "--remote-debugging-port=0",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
-    app = create_app(
-        settings, {"engine": fake_engine.transport(), "ml": fake_ml.transport()}, start_source=False
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
-    task = asyncio.create_task(server.serve())
     try:
-        await wait_for(lambda: server.started, within=10)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        scanner = app.state.runtime.scanner
-        cheap = pools.v2(weth, usdc, 100 * 10**18, 200_000 * 10**6)
-        dear = pools.v2(weth, usdc, 100 * 10**18, 220_000 * 10**6, dex="sushiswap")
-        for block in range(5, 9):
-            moved = dear.model_copy(update={"reserve1": dear.reserve1 + block * 10**9})
-            for i, state in enumerate((cheap, moved)):
-                scanner.on_update(
-                    PoolUpdate(chain_id=31337, pool=state, block_number=block, log_index=i)
-                )
-            scanner.on_block(BlockComplete(chain_id=31337, block_number=block))
-            await wait_for(lambda b=block: scanner.stats.published >= b - 4)
-        url = f"http://127.0.0.1:{port}/"
-        code, dom = await _browser("--dump-dom", url)
-        assert code == 0
-        assert 'data-loaded="1"' in dom  # the stats, pools and gas fetches all succeeded
-        assert dom.count('id="o-31337-') == 4  # the four opportunities, from the WebSocket
-        assert "sushiswap → uniswap_v2" in dom
-        assert '<b id="k-policy">4 / 0</b>' in dom  # all four decided by the (stand-in) policy
-        shot = tmp_path / "dashboard.png"
-        code, _ = await _browser(f"--screenshot={shot}", url)
-        assert code == 0 and shot.stat().st_size > 10_000
-        print(f"dashboard screenshot: {shot}")
+        assert proc.stderr is not None
+        port = None
+        while port is None:  # "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/..."
+            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+            assert line, "Chromium exited before its DevTools endpoint was up"
+            found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
+            port = int(found.group(1)) if found else None
+        async with httpx.AsyncClient() as client:
+            targets = (await client.get(f"http://127.0.0.1:{port}/json")).json()
+        page = next(t for t in targets if t["type"] == "page")
+        async with ws_connect(page["webSocketDebuggerUrl"], max_size=None) as socket:
+            yield _Page(socket)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+        proc.kill()
+        await proc.wait()
+
+
+async def _wait_for_value(page: _Page, expression: str, wanted: Any, within: float = 10) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while (got := await page.value(expression)) != wanted:
+        assert loop.time() < deadline, f"{expression} is {got!r}, not {wanted!r}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_burst_of_opportunities_is_drawn_a_few_times(
+    served_scanner: tuple[FastAPI, str],
+) -> None:
+    """300 opportunities in 0.3 s (the devnet's flow publishes ~80 a second, in bursts): drawn
+    a handful of times, the newest shown. Redrawn for each message, the page kept Chromium's
+    main thread busy for seconds at a time under `make up`."""
+    _needs_browser()
+    app, url = served_scanner
+    async with _devtools_page() as page:
+        await page.call("Page.navigate", url=url)
+        await _wait_for_value(page, "document.body.dataset.loaded", "1")
+        await _wait_for_value(page, "document.querySelectorAll('#opps tbody tr').length", 4)
+        before = int(await page.value("document.body.dataset.renders"))
+        publisher = app.state.runtime.scanner.publisher
+        weth, usdc = publisher.recent[-1].base_token, publisher.recent[-1].hops[0].token_out
+        burst = [sample_opportunity(i, 100 + i // 30, 10**15 + i, weth, usdc) for i in range(240)]
+        for i, opportunity in enumerate(burst):
+            publisher.opportunity(opportunity)
+            if i % 10 == 9:
+                await asyncio.sleep(0.01)
+        newest = f"o-{burst[-1].id}"
+        await _wait_for_value(page, f"document.getElementById('{newest}') !== null", True)
+        await asyncio.sleep(0.6)  # any render still due
+        renders = int(await page.value("document.body.dataset.renders")) - before
+        rows = await page.value("document.querySelectorAll('#opps tbody tr').length")
+        print(f"240 opportunities over ~0.25 s: {renders} renders, {rows} rows shown")
+        assert 1 <= renders <= 10
+        assert rows == 60
+        assert await page.value(f"document.getElementById('{newest}') !== null")
