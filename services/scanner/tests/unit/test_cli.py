@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import re
 import threading
-from pathlib import Path
+import time
 from typing import Any
 
 import pytest
-import uvicorn
+from fastapi import FastAPI
+from rich.console import Console
 
-from titan_scanner.cli import _units, main
-from titan_scanner.testing import wait_for
+from titan_scanner.cli import _units, main, table, watch
+from titan_scanner.testing import sample_opportunity, wait_for
 
 
 def test_units_are_exact() -> None:
@@ -26,52 +30,54 @@ def test_no_scanner(clean_environ: None, capsys: pytest.CaptureFixture[str]) -> 
 
 
 async def test_table_from_running_scanner(
-    clean_environ: None,
-    tmp_path: Path,
-    pools: Any,
-    fake_engine: Any,
-    fake_ml: Any,
+    served_scanner: tuple[FastAPI, str],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from titan_common.models import PoolUpdate
-    from titan_scanner.app import create_app
-    from titan_scanner.settings import ScannerSettings
-
     monkeypatch.setenv("COLUMNS", "220")
-    weth, usdc = pools.token(0), pools.token(1)
-    settings = ScannerSettings(
-        database_url=f"sqlite:///{tmp_path}/c.db",
-        base_tokens=[weth],
-        scanner_native_token=weth,
-        use_real_data=False,
+    result: list[int] = []
+    thread = threading.Thread(
+        target=lambda: result.append(main(["opportunities", "--url", served_scanner[1]]))
     )
-    app = create_app(
-        settings, {"engine": fake_engine.transport(), "ml": fake_ml.transport()}, start_source=False
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started, within=10)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        scanner = app.state.runtime.scanner
-        cheap = pools.v2(weth, usdc, 100 * 10**18, 200_000 * 10**6)
-        dear = pools.v2(weth, usdc, 100 * 10**18, 220_000 * 10**6, dex="sushiswap")
-        for i, state in enumerate((cheap, dear)):
-            scanner.on_update(PoolUpdate(chain_id=31337, pool=state, block_number=3, log_index=i))
-        await wait_for(lambda: scanner.stats.published >= 1)
-        await asyncio.sleep(0.05)
-        result: list[int] = []
-        thread = threading.Thread(
-            target=lambda: result.append(
-                main(["opportunities", "--url", f"http://127.0.0.1:{port}"])
-            )
-        )
-        thread.start()
-        await asyncio.get_running_loop().run_in_executor(None, thread.join)
-        assert result == [0]
-        out = capsys.readouterr().out
-        assert "sushiswap" in out and "uniswap_v2" in out
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    thread.start()
+    await asyncio.get_running_loop().run_in_executor(None, thread.join)
+    assert result == [0]
+    out = capsys.readouterr().out
+    assert "sushiswap" in out and "uniswap_v2" in out
+
+
+async def test_watch_draws_at_its_refresh_rate_not_per_message(
+    served_scanner: tuple[FastAPI, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """240 opportunities in ~0.25 s on the WebSocket: the table is built a few times a second
+    (Live's refresh), not once per message, and ends with the newest."""
+    app, url = served_scanner
+    builds = 0
+
+    def counted(*args: Any) -> Any:
+        nonlocal builds
+        builds += 1
+        return table(*args)
+
+    monkeypatch.setattr("titan_scanner.cli.table", counted)
+    out = io.StringIO()
+    console = Console(file=out, width=220, force_terminal=False)
+    watcher = asyncio.create_task(watch(url, {}, 25, console))
+    publisher = app.state.runtime.scanner.publisher
+    await wait_for(lambda: publisher.subscribers == 1)
+    weth, usdc = publisher.recent[-1].base_token, publisher.recent[-1].hops[0].token_out
+    started = time.monotonic()
+    for i in range(240):
+        publisher.opportunity(sample_opportunity(i, 100 + i // 30, 10**15 + i, weth, usdc))
+        if i % 10 == 9:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)  # the last messages in, and a refresh after them
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    elapsed = time.monotonic() - started
+    print(f"240 messages in {elapsed:.2f} s: the table built {builds} times")
+    assert builds <= 8 * elapsed + 4  # 8 refreshes a second, and the first and last draws
+    final = out.getvalue().rsplit(f"{url}: ", 1)[-1]  # the last draw, from its title on
+    assert final.startswith("live, 25 shown")
+    assert len(re.findall(r"│\s+107 │", final)) == 25  # the newest block's, the last 25 sent
