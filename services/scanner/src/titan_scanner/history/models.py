@@ -59,9 +59,10 @@ class OpportunityRow(Base):
 
 class HopRow(Base):
     __tablename__ = "opportunity_hops"
+    # with the opportunity's key: the DEX and token filters search them once per opportunity
     __table_args__ = (
-        Index("ix_opportunity_hops_dex", "dex"),
-        Index("ix_opportunity_hops_token_in", "token_in"),
+        Index("ix_opportunity_hops_dex_seq", "dex", "opportunity_seq"),
+        Index("ix_opportunity_hops_token_in_seq", "token_in", "opportunity_seq"),
     )
 
     opportunity_seq: Mapped[int] = mapped_column(

@@ -6,11 +6,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect
 from sqlalchemy.exc import OperationalError
 
 from titan_common.models import Opportunity, Verification
 from titan_scanner.history import OpportunityFilter, OpportunityRepository
+from titan_scanner.history.models import Base
 from titan_scanner.testing import sample_opportunity
 
 WETH = "0x" + "c0" * 20
@@ -76,6 +79,40 @@ async def test_filters(url: str) -> None:
     assert await ids(min_profit=900) == ["opp-3", "opp-2"]
     assert await ids(min_profit=10**30) == ["opp-2"]
     assert await repo.count(OpportunityFilter(min_profit=60)) == 2
+    repo.close()
+
+
+async def test_the_dex_and_token_filters_search_hops_by_opportunity(url: str) -> None:
+    """The filters' EXISTS over the hops is one index search per opportunity in SQLite's plan.
+    On an index of the DEX alone it walked every hop of that DEX for each opportunity: 4.8 s
+    for a page of 50 at 97k opportunities."""
+    repo = OpportunityRepository.open(url)
+    await repo.save(_opp(1, 100, 50, dex="sushiswap"), "a")
+    statements: list[tuple[str, object]] = []
+
+    def keep(_c: object, _cur: object, statement: str, parameters: object, *_: object) -> None:
+        if "EXISTS" in statement and "opportunity_hops" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(repo.engine, "before_cursor_execute", keep)
+    try:
+        assert [o.id for o in (await repo.page(OpportunityFilter(dex="sushiswap")))[0]] == ["opp-1"]
+        assert [o.id for o in (await repo.page(OpportunityFilter(token=USDC)))[0]] == ["opp-1"]
+    finally:
+        event.remove(repo.engine, "before_cursor_execute", keep)
+    assert len(statements) == 2
+    with repo.engine.connect() as connection:
+        for statement, parameters in statements:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            steps = " / ".join(str(row[3]) for row in plan)
+            assert "opportunity_seq=?" in steps, steps
+    repo.close()
+
+
+def test_the_migrations_build_the_models_schema(url: str) -> None:
+    repo = OpportunityRepository.open(url)
+    with repo.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     repo.close()
 
 
