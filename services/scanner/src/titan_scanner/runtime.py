@@ -57,6 +57,8 @@ class Runtime:
         if self.scanner.paper is not None:
             self.tasks.append(spawn(self.scanner.paper.run(), name="paper-trades"))
         self.tasks.append(spawn(self._probe(), name="scanner-probe"))
+        if self.settings.scanner_history_max_opportunities:
+            self.tasks.append(spawn(self._prune_history(), name="history-retention"))
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -77,6 +79,19 @@ class Runtime:
         while True:
             await self.probe_once()
             await asyncio.sleep(self.settings.scanner_probe_interval)
+
+    async def _prune_history(self) -> None:
+        """Keep the newest `SCANNER_HISTORY_MAX_OPPORTUNITIES`, every
+        `SCANNER_HISTORY_PRUNE_INTERVAL` seconds (the first time at start)."""
+        keep = self.settings.scanner_history_max_opportunities
+        while True:
+            try:
+                if gone := await self.repository.prune(keep):
+                    self.scanner.stats.history_pruned += gone
+                    _log.info("scanner.history.pruned", deleted=gone, kept=keep)
+            except Exception as exc:  # the history may be down: try again next time
+                _log.error("scanner.history.prune_failed", reason=str(exc)[:200])
+            await asyncio.sleep(self.settings.scanner_history_prune_interval)
 
     async def probe_once(self) -> None:
         """A dependency that is up and answered the pipeline within the last interval is not

@@ -30,6 +30,11 @@ class ScannerSettings(TitanSettings):
     # The chain's wrapped native token (gas is paid in it); a symbol or an address.
     scanner_native_token: str = "WETH"
     database_url: str = "sqlite:///./data/scanner.db"
+    # The history keeps the newest this many opportunities (0: all). The devnet's flow
+    # publishes ~80 a second, ~1.6 KB each in SQLite: a million is ~1.6 GB, about 3.5 hours.
+    scanner_history_max_opportunities: int = Field(1_000_000, ge=0)
+    # How often the history is cut back to that many, in seconds.
+    scanner_history_prune_interval: float = Field(60.0, gt=0)
 
     # Gas units of an executor call, measured on the devnet with eth_estimateGas:
     # a fixed part plus one per hop by pool kind.

@@ -77,6 +77,8 @@ class Stats(BaseModel):
     rejected_unprofitable: int
     rejected_no_gas_price: int
     opportunities_stored: int
+    # deleted from the history since start, past SCANNER_HISTORY_MAX_OPPORTUNITIES
+    opportunities_pruned: int
     verification: dict[str, int]
     paper_trades: PaperTradeCounts
     policy: PolicyCounts

@@ -48,6 +48,7 @@ async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
         rejected_unprofitable=s.stats.rejected_unprofitable,
         rejected_no_gas_price=s.stats.rejected_no_gas_price,
         opportunities_stored=await rt.repository.count(),
+        opportunities_pruned=s.stats.history_pruned,
         verification=dict(s.stats.verification),
         paper_trades=PaperTradeCounts(
             landed=paper.get("landed", 0),

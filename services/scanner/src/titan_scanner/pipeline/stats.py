@@ -42,6 +42,7 @@ class ScannerStats:
     published: int = 0
     rejected_unprofitable: int = 0
     rejected_no_gas_price: int = 0
+    history_pruned: int = 0  # opportunities deleted from the history since start (retention)
     # Batches closed, by what closed them: "marker", "newer_block", "timeout".
     blocks_closed: dict[str, int] = field(default_factory=dict)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
