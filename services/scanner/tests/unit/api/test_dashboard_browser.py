@@ -25,17 +25,15 @@ from titan_scanner.testing import sample_opportunity
 BROWSER = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 )
+HEADLESS = ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000")
 
 
 async def _browser(*args: str) -> tuple[int, str]:
     assert BROWSER is not None
     proc = await asyncio.create_subprocess_exec(
         BROWSER,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
+        *HEADLESS,
         "--hide-scrollbars",
-        "--window-size=1400,1000",
         "--virtual-time-budget=4000",
         *args,
         stdout=asyncio.subprocess.PIPE,
@@ -100,10 +98,7 @@ async def _devtools_page() -> AsyncIterator[_Page]:
     assert BROWSER is not None
     proc = await asyncio.create_subprocess_exec(
         BROWSER,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--window-size=1400,1000",
+        *HEADLESS,
         "--remote-debugging-port=0",
         "about:blank",
         stdout=asyncio.subprocess.DEVNULL,

@@ -125,57 +125,33 @@ def test_openapi_is_committed_and_current(clean_environ: None) -> None:
     assert OPENAPI.read_text() == current, "regenerate: uv run python -m titan_scanner.openapi"
 
 
-async def test_websocket_stream(
-    clean_environ: None, tmp_path: Path, pools: Any, fake_engine: Any, fake_ml: Any
-) -> None:
+async def test_websocket_stream(served_scanner: tuple[Any, str], pools: Any) -> None:
     """Over a real socket: the snapshot first, then each opportunity as it is published."""
     import asyncio
 
-    import uvicorn
     import websockets
 
     from titan_common.models import BlockComplete, PoolUpdate
-    from titan_scanner.app import create_app
-    from titan_scanner.settings import ScannerSettings
 
-    weth, usdc = pools.token(0), pools.token(1)
-    settings = ScannerSettings(
-        database_url=f"sqlite:///{tmp_path}/ws.db",
-        base_tokens=[weth],
-        scanner_native_token=weth,
-        use_real_data=False,
-        scanner_probe_interval=0.05,
-    )
-    app = create_app(
-        settings, {"engine": fake_engine.transport(), "ml": fake_ml.transport()}, start_source=False
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started, within=10)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/opportunities") as ws:
-            hello = json.loads(await ws.recv())
-            assert hello == {"type": "snapshot", "data": []}
-            cheap = pools.v2(weth, usdc, 100 * 10**18, 200_000 * 10**6)
-            dear = pools.v2(weth, usdc, 100 * 10**18, 220_000 * 10**6, dex="sushiswap")
-            for i, state in enumerate((cheap, dear)):
-                app.state.runtime.scanner.on_update(
-                    PoolUpdate(chain_id=31337, pool=state, block_number=5, log_index=i)
-                )
-            app.state.runtime.scanner.on_block(BlockComplete(chain_id=31337, block_number=5))
-            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            assert message["type"] == "opportunity"
-            assert message["data"]["block_number"] == 5
-            assert int(message["data"]["net_profit"]) > 0
-        async with httpx.AsyncClient() as client:
-            ready = await client.get(f"http://127.0.0.1:{port}/ready")
-            assert ready.status_code == 503
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    app, url = served_scanner
+    scanner = app.state.runtime.scanner
+    async with websockets.connect(url.replace("http", "ws", 1) + "/ws/opportunities") as ws:
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "snapshot"
+        assert [o["block_number"] for o in hello["data"]] == [5, 6, 7, 8]  # oldest first
+        weth, usdc = pools.token(0), pools.token(1)
+        cheap = pools.v2(weth, usdc, 100 * 10**18, 200_000 * 10**6)
+        dear = pools.v2(weth, usdc, 100 * 10**18, 230_000 * 10**6, dex="sushiswap")
+        for i, state in enumerate((cheap, dear)):
+            scanner.on_update(PoolUpdate(chain_id=31337, pool=state, block_number=9, log_index=i))
+        scanner.on_block(BlockComplete(chain_id=31337, block_number=9))
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert message["type"] == "opportunity"
+        assert message["data"]["block_number"] == 9
+        assert int(message["data"]["net_profit"]) > 0
+    async with httpx.AsyncClient() as client:
+        ready = await client.get(f"{url}/ready")
+        assert ready.status_code == 503  # no ingest behind it
 
 
 @pytest.mark.parametrize("key", ["zq-key-1"])
