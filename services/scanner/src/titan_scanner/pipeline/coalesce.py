@@ -27,6 +27,9 @@ class PendingBlock:
     pools: set[str] = field(default_factory=set)
     received_at: float | None = None  # earliest arrival at ingest of this block (head or log)
     updates: int = 0
+    # holds a new connection's snapshot: its arrival times are those of ingest's reads, not of
+    # a block, so its opportunities have no block latency to count
+    resync: bool = False
 
     def arrived(self, received_at: float | None) -> None:
         """Note an arrival time at ingest of this block's head or one of its logs."""
@@ -42,8 +45,11 @@ class BlockCoalescer:
         self._last_block = np.zeros(0, dtype=np.int64)  # per cycle id: last block evaluated
         self._deferred: set[str] = set()
 
-    def add(self, pool: str, block_number: int, received_at: float | None) -> bool:
-        """Note a changed pool in the pending batch; True when this opened the batch."""
+    def add(
+        self, pool: str, block_number: int, received_at: float | None, resync: bool = False
+    ) -> bool:
+        """Note a changed pool in the pending batch (`resync`: from a new connection's
+        snapshot); True when this opened the batch."""
         opened = self.pending is None
         if self.pending is None:
             self.pending = PendingBlock(block_number)
@@ -52,6 +58,7 @@ class BlockCoalescer:
         pending.pools.add(pool)
         pending.updates += 1
         pending.arrived(received_at)
+        pending.resync |= resync
         return opened
 
     def rewind(self, block_number: int) -> None:
@@ -134,6 +141,7 @@ class BlockJob:
     changed: set[str] = field(default_factory=set)  # pools changed since the previous job
     epoch: int = 0  # reorgs seen when captured: a later one may orphan its block
     block_hash: str | None = None  # from the block's marker, when it had come
+    resync: bool = False  # priced from a new connection's snapshot (see PendingBlock)
 
 
 def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
@@ -157,4 +165,5 @@ def merge_jobs(older: BlockJob, newer: BlockJob) -> BlockJob:
         older.changed | newer.changed,
         older.epoch,
         newer.block_hash,
+        older.resync or newer.resync,
     )

@@ -9,8 +9,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from titan_scanner.pipeline.coalesce import BlockJob
 
-# Updates older than this at publication come from a snapshot (a resync), not a new block;
-# their age says nothing of the pipeline's speed, so they stay out of the latency figures.
+# A new connection's snapshot is marked (`BlockJob.resync`) and stays out of the latency
+# figures; so does anything older than this at publication (a block held across a lost
+# connection): its age says nothing of the pipeline's speed.
 RESYNC_AGE_MS = 30_000.0
 
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
@@ -75,6 +76,7 @@ class ScannerMetrics:
         the wait for the decision worker ("queue")."""
         now = time.time()
         stages = self.stage_seconds
-        if job.received_at is not None and (now - job.received_at) * 1000 < RESYNC_AGE_MS:
-            stages.labels("arrival").observe(max(0.0, job.captured_at - job.received_at))
+        arrived = job.received_at
+        if not job.resync and arrived is not None and (now - arrived) * 1000 < RESYNC_AGE_MS:
+            stages.labels("arrival").observe(max(0.0, job.captured_at - arrived))
         stages.labels("queue").observe(max(0.0, now - job.captured_at))

@@ -103,7 +103,7 @@ class PublicationStage:
             self.publisher.opportunity(opp)
             self.stats.published += 1
             self.metrics.opportunities.inc()
-            if latency_ms < RESYNC_AGE_MS:  # not a resync from an old snapshot
+            if not job.resync and latency_ms < RESYNC_AGE_MS:  # a block's, not a snapshot's
                 self.stats.latencies_ms.append(latency_ms)
                 self.metrics.block_to_publish_seconds.observe(latency_ms / 1000)
             published.append((opp, d.cycle.key))

@@ -168,7 +168,9 @@ class Scanner:
         self.screener.update_pool(pool)
         # The batch is labelled with the head block: every state in it is that block's end
         # state (a snapshot's pools carry the block of their last event, often older).
-        opened = self.coalescer.add(pool.address, self.store.head_block, update.received_at)
+        opened = self.coalescer.add(
+            pool.address, self.store.head_block, update.received_at, self._resyncing
+        )
         if opened or self._resyncing:  # a snapshot may take longer than the timeout to stream
             self._arm_timer()
         if opened:
@@ -298,6 +300,7 @@ class Scanner:
                 changed,
                 self.forks.epoch,
                 self.forks.hashes.get(pending.block_number),
+                pending.resync,
             )
         )
 

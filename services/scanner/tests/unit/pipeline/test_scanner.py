@@ -341,3 +341,25 @@ async def test_a_new_connections_snapshot_is_priced_whole_at_its_marker(service:
         else (dearer.reserve1, dearer.reserve0)
     )
     assert dear_hop.amount_out == get_amount_out(dear_hop.amount_in, reserve_in, reserve_out, 30)
+
+
+async def test_a_snapshots_opportunities_stay_out_of_the_latency_figures(service: Any) -> None:
+    """A new connection's snapshot carries the times ingest read its pools (here 4 s before):
+    its opportunities are published with that age, but it is no block's latency. The next
+    block's are counted."""
+    cheap, dear = _diverged(service)
+    scanner = service.runtime.scanner
+    scanner.on_connect()
+    read = time.time() - 4.0
+    service.update(cheap, 10, received_at=read)
+    service.update(dear, 10, 1, received_at=read)
+    service.block(10, received_at=read)
+    await wait_for(lambda: scanner.stats.published >= 1)
+    assert scanner.publisher.recent[-1].latency_ms >= 4000  # what it is: the data's age
+    assert list(scanner.stats.latencies_ms) == []
+    dearer = dear.model_copy(update={"reserve1": dear.reserve1 + 5_000 * 10**6})
+    service.update(dearer, 11, received_at=time.time())
+    service.block(11)
+    await wait_for(lambda: any(o.block_number == 11 for o in scanner.publisher.recent))
+    counted = list(scanner.stats.latencies_ms)
+    assert counted and all(ms < 4000 for ms in counted)
