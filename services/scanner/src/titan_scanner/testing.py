@@ -154,6 +154,7 @@ class FakeMl:
         self.down = False
         self.failing_actions = False  # the batch of actions answers 500
         self.failing_forecasts = False  # the gas forecast answers 500
+        self.action_source = "rl_agent"  # who decided, as ML says ("threshold_rule" too)
         self.base_fee = 10**9
         self.actions = 0
 
@@ -189,7 +190,7 @@ class FakeMl:
                 "execute": True,
                 "size_fraction": 1.0,
                 "gas_bid_multiplier": 1.2,
-                "source": "rl_agent",
+                "source": self.action_source,
             }
             return httpx.Response(200, json={"actions": [{"action": action} for _ in states]})
         error = {"code": "not_found", "message": f"no route {request.url.path}"}

@@ -27,6 +27,9 @@ class PaperTradeCounts(BaseModel):
 
 class PolicyCounts(BaseModel):
     answered: int  # opportunities whose action the ML service decided
+    # of those, by who decided inside ML: "rl_agent", or "threshold_rule" for a state the
+    # agent never trained in
+    by_source: dict[str, int]
     defaulted: int  # given the default action (ML down, or its call failed)
     failed_calls: int  # calls to ML that failed or timed out
 

@@ -58,6 +58,7 @@ async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
         ),
         policy=PolicyCounts(
             answered=s.policy.answered,
+            by_source=dict(s.policy.by_source),
             defaulted=s.policy.defaulted,
             failed_calls=s.policy.failed_calls,
         ),

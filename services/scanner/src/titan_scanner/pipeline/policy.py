@@ -2,12 +2,14 @@
 
 The default never skips (execute at full size, bid 1.0) and says `source: "default"`, so a
 consumer can tell a learned decision from a fallback. The counts (`GET /api/stats`, `policy`)
-say how often each answered, and how many calls failed: a call that fails waits up to
+say how often each answered, by whom inside ML (its learned agent, or its threshold rule for
+states the agent never trained in), and how many calls failed: a call that fails waits up to
 `SCANNER_ML_TIMEOUT` first, on the block's hot path.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +40,7 @@ class Policy:
         self.ml = ml
         self._available = available or (lambda: True)
         self.answered = 0  # states the ML service decided
+        self.by_source: Counter[str] = Counter()  # of those, by the action's source
         self.defaulted = 0  # states given the default
         self.failed_calls = 0  # calls that failed or timed out (their states defaulted)
 
@@ -57,6 +60,7 @@ class Policy:
             _log.warning("scanner.policy.action_failed", reason=str(exc)[:200])
             return self._default(len(states))
         self.answered += len(actions)
+        self.by_source.update(action.source for action in actions)
         return actions
 
     def _default(self, count: int) -> list[Action]:

@@ -65,6 +65,7 @@ async def test_dashboard_renders_in_chromium(
     assert dom.count('id="o-31337-') == 4  # the four opportunities, from the WebSocket
     assert "sushiswap → uniswap_v2" in dom
     assert '<b id="k-policy">4 / 0</b>' in dom  # all four decided by the (stand-in) policy
+    assert '<b id="k-agent">100.0 %</b>' in dom  # by its agent, as the stand-in ML says
     shot = tmp_path / "dashboard.png"
     code, _ = await _browser(f"--screenshot={shot}", url)
     assert code == 0 and shot.stat().st_size > 10_000

@@ -236,7 +236,12 @@ async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml:
     assert opp.gas_price_wei == 10**9 + 1000  # stale forecast, bid 1.0
     # known down: no call, so none failed
     stats = (await service.client.get("/api/stats")).json()
-    assert stats["policy"] == {"answered": answered, "defaulted": 1, "failed_calls": 0}
+    assert stats["policy"] == {
+        "answered": answered,
+        "by_source": {"rl_agent": answered},
+        "defaulted": 1,
+        "failed_calls": 0,
+    }
     assert stats["gas_quotes"] == {"by_source": {"ml": 1, "ml_stale": 1}, "failed_ml_calls": 0}
 
 
@@ -250,7 +255,7 @@ async def test_failed_calls_to_ml_are_counted(service: Any, fake_ml: Any) -> Non
     await wait_for(lambda: scanner.stats.published >= 1)
     assert scanner.publisher.recent[-1].action.source == "default"
     stats = (await service.client.get("/api/stats")).json()
-    assert stats["policy"] == {"answered": 0, "defaulted": 1, "failed_calls": 1}
+    assert stats["policy"] == {"answered": 0, "by_source": {}, "defaulted": 1, "failed_calls": 1}
     fake_ml.failing_forecasts = True
     service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10**9}), 66)
     service.block(66)
@@ -363,3 +368,24 @@ async def test_a_snapshots_opportunities_stay_out_of_the_latency_figures(service
     await wait_for(lambda: any(o.block_number == 11 for o in scanner.publisher.recent))
     counted = list(scanner.stats.latencies_ms)
     assert counted and all(ms < 4000 for ms in counted)
+
+
+async def test_the_policys_answers_are_counted_by_who_decided_inside_ml(
+    service: Any, fake_ml: Any
+) -> None:
+    """ML answers a state its agent never trained in with its threshold rule, and says so:
+    the counts tell the two apart (the dashboard shows the agent's share)."""
+    scanner = service.runtime.scanner
+    cheap, dear = _diverged(service)
+    service.update(cheap, 70)
+    service.update(dear, 70, 1)
+    service.block(70)
+    await wait_for(lambda: scanner.stats.published >= 1)
+    fake_ml.action_source = "threshold_rule"
+    service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10**9}), 71)
+    service.block(71)
+    await wait_for(lambda: scanner.stats.published >= 2)
+    assert scanner.publisher.recent[-1].action.source == "threshold_rule"
+    policy = (await service.client.get("/api/stats")).json()["policy"]
+    assert policy["by_source"] == {"rl_agent": 1, "threshold_rule": 1}
+    assert policy["answered"] == 2 and policy["defaulted"] == 0
