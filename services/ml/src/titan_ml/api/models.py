@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 
 from titan_common.errors import NotFoundError
 from titan_ml.api.schemas import ModelInfo, ModelsResponse, TrainJobOut, TrainRequest
+from titan_ml.rl.state import STATE_SHAPE
 from titan_ml.serving.jobs import TrainingJobs, TrainJob
 from titan_ml.serving.registry import ModelRegistry
 from titan_ml.training.pipeline import TrainOptions
@@ -27,7 +29,12 @@ async def models(request: Request) -> ModelsResponse:
             loaded=cur.forecaster is not None, message=cur.forecaster_message, metadata=f_meta
         ),
         rl_agent=ModelInfo(
-            loaded=cur.agent is not None, message=cur.agent_message, metadata=cur.rl_metrics
+            loaded=cur.agent is not None,
+            message=cur.agent_message,
+            metadata=cur.rl_metrics,
+            coverage=None
+            if cur.agent is None
+            else {"states_learned": cur.agent.states_learned(), "states": math.prod(STATE_SHAPE)},
         ),
     )
 

@@ -169,6 +169,9 @@ class ModelInfo(BaseModel):
     loaded: bool
     message: str
     metadata: dict[str, Any] | None = None
+    # the RL agent: {"states_learned": n, "states": all}; a state it never trained in is
+    # answered by the threshold rule (its action's source says so)
+    coverage: dict[str, int] | None = None
 
 
 class ModelsResponse(BaseModel):

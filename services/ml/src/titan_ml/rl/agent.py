@@ -46,6 +46,11 @@ class QLearningAgent:
         """Whether training ever tried an action in this state."""
         return bool(self.visits[state].any())
 
+    def states_learned(self) -> int:
+        """How many of the STATE_SHAPE's states training tried an action in; the others are
+        answered by the threshold rule."""
+        return int(self.visits.any(axis=-1).sum())
+
     def greedy(self, state: State) -> int:
         return int(np.argmax(self.q[state]))
 

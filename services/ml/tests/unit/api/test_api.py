@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,10 @@ async def test_models_endpoint_reports_evaluation(make_client: Any, model_dir: P
     horizons = body["forecaster"]["metadata"]["evaluation"]["horizons"]
     assert set(horizons["3"]) >= {"model", "last_value", "eip1559", "moving_average"}
     assert body["rl_agent"]["metadata"]["evaluation"]["best_fixed_policy"]
+    learned = len(json.loads((model_dir / "q_table.json").read_text())["q"])
+    assert body["rl_agent"]["coverage"] == {"states_learned": learned, "states": 160}
+    assert 0 < learned < 160
+    assert body["forecaster"]["coverage"] is None
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
