@@ -1,13 +1,21 @@
-"""Training jobs run in a worker thread, one at a time, with their status kept for polling;
-and the optional schedule (ML_AUTO_RETRAIN) that collects fee history and retrains."""
+"""Training jobs, one at a time, with their status kept for polling; and the optional schedule
+(ML_AUTO_RETRAIN) that collects fee history and retrains.
+
+A job trains in a process of its own, below the services' CPU priority. In a thread of this
+one it held the GIL through the RL episodes: while `make up` retrained, forecasts answered
+after the scanner's 0.5 s limit and its latency p99 went from ~30 ms to 660-770 ms.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 from titan_common.errors import TitanError
@@ -21,6 +29,47 @@ from titan_ml.training.pipeline import TrainOptions, train_all
 
 _log = get_logger("ml.train")
 MIN_COLLECTED_BLOCKS = 600
+TRAINING_NICENESS = 10  # added to the training process's nice value: the pipeline goes first
+
+
+class TrainingFailed(Exception):
+    """The training process raised (its message says what) or died."""
+
+
+def _train_in_child(settings: MlSettings, options: TrainOptions, result: Connection) -> None:
+    with contextlib.suppress(OSError):
+        os.nice(TRAINING_NICENESS)
+    try:
+        result.send((True, train_all(settings, options)))
+    except Exception as exc:
+        result.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        result.close()
+
+
+async def train_in_process(settings: MlSettings, options: TrainOptions) -> dict[str, Any]:
+    """`train_all` in a fresh process; its summary. Cancelled, the process is ended."""
+    context = multiprocessing.get_context("spawn")  # a fork would copy the running server
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_train_in_child, args=(settings, options, send), name="titan-ml-train", daemon=True
+    )
+    child.start()
+    send.close()
+    try:
+        ok, value = await asyncio.to_thread(receive.recv)
+    except EOFError:
+        await asyncio.to_thread(child.join)
+        raise TrainingFailed(f"the training process exited with {child.exitcode}") from None
+    finally:
+        if child.is_alive():
+            child.terminate()
+        await asyncio.to_thread(child.join)
+        receive.close()
+    if not ok:
+        raise TrainingFailed(value)
+    summary: dict[str, Any] = value
+    return summary
 
 
 @dataclass
@@ -57,9 +106,12 @@ class TrainingJobs:
         job.status, job.started_at = "running", time.time()
         _log.info("ml.train.started", job=job.id)
         try:
-            summary = await asyncio.to_thread(train_all, self.settings, job.options)
+            summary = await train_in_process(self.settings, job.options)
         except Exception as exc:  # a failed run is reported on the job, never raised
-            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            job.status = "failed"
+            job.error = (
+                str(exc) if isinstance(exc, TrainingFailed) else f"{type(exc).__name__}: {exc}"
+            )
             _log.warning("ml.train.failed", job=job.id, error=job.error)
         else:
             job.status = "succeeded"
