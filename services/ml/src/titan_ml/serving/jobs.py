@@ -58,16 +58,15 @@ async def train_in_process(settings: MlSettings, options: TrainOptions) -> dict[
     send.close()
     try:
         ok, value = await asyncio.to_thread(receive.recv)
-    except EOFError:
-        await asyncio.to_thread(child.join)
-        raise TrainingFailed(f"the training process exited with {child.exitcode}") from None
+    except EOFError:  # it died without a word
+        ok, value = False, None
     finally:
         if child.is_alive():
             child.terminate()
         await asyncio.to_thread(child.join)
         receive.close()
     if not ok:
-        raise TrainingFailed(value)
+        raise TrainingFailed(value or f"the training process exited with {child.exitcode}")
     summary: dict[str, Any] = value
     return summary
 

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from titan_common.models import Action, Opportunity, OpportunityHop, Verification, parse_address
-from titan_scanner.history import paper_trades
+from titan_scanner.history import paper_trades, retention
 from titan_scanner.history.migrate import make_engine, upgrade
 from titan_scanner.history.models import HopRow, OpportunityRow, PaperTradeRow, amount_key
 from titan_scanner.verify.paper import PaperTrade
@@ -284,32 +284,15 @@ class OpportunityRepository:
         return await self._run(job)
 
     async def prune(self, keep: int, chunk: int = 1_000) -> int:
-        """Delete all but the newest `keep` opportunities, with their hops, oldest first and
-        `chunk` at a time, each in its own turn: saves go on between them. Returns how many
-        went. Paper trades are kept (they name their opportunity, they do not hold it)."""
+        """Delete all but the newest `keep` opportunities (`retention`), `chunk` a turn: saves
+        go on between them. Returns how many went."""
         if keep < 1:
             raise ValueError(f"keep at least one opportunity, not {keep}")
-        seq = OpportunityRow.seq
-
-        def oldest_kept(session: Session) -> int | None:
-            return session.scalar(select(seq).order_by(seq.desc()).offset(keep - 1).limit(1))
-
-        floor = await self._run(oldest_kept)  # later saves only add above it
-        if floor is None:
-            return 0
-
-        def cut(session: Session) -> int:
-            oldest = session.scalar(select(func.min(seq)))
-            if oldest is None or oldest >= floor:
-                return 0
-            upto = min(floor - 1, oldest + chunk - 1)
-            session.execute(delete(HopRow).where(HopRow.opportunity_seq <= upto))
-            gone = session.execute(delete(OpportunityRow).where(seq <= upto))
-            session.commit()
-            return int(getattr(gone, "rowcount", 0) or 0)
-
+        floor = await self._run(lambda s: retention.oldest_kept(s, keep))
         total = 0
-        while gone := await self._run(cut):
+        while floor is not None and (
+            gone := await self._run(lambda s: retention.delete_chunk(s, floor, chunk))
+        ):
             total += gone
         return total
 

@@ -39,8 +39,7 @@ class Policy:
     def __init__(self, ml: MlClient | None, available: Callable[[], bool] | None = None) -> None:
         self.ml = ml
         self._available = available or (lambda: True)
-        self.answered = 0  # states the ML service decided
-        self.by_source: Counter[str] = Counter()  # of those, by the action's source
+        self.by_source: Counter[str] = Counter()  # states ML decided, by the action's source
         self.defaulted = 0  # states given the default
         self.failed_calls = 0  # calls that failed or timed out (their states defaulted)
 
@@ -59,9 +58,13 @@ class Policy:
             self.failed_calls += 1
             _log.warning("scanner.policy.action_failed", reason=str(exc)[:200])
             return self._default(len(states))
-        self.answered += len(actions)
         self.by_source.update(action.source for action in actions)
         return actions
+
+    @property
+    def answered(self) -> int:
+        """States the ML service decided."""
+        return sum(self.by_source.values())
 
     def _default(self, count: int) -> list[Action]:
         self.defaulted += count
