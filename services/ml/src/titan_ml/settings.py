@@ -39,6 +39,9 @@ class MlSettings(TitanSettings):
     # Blocks of fee history collected from the chain before each scheduled retraining.
     ml_collect_blocks: int = Field(2048, ge=0)
     ml_train_episodes: int = Field(400, ge=1)
+    # The agent also learns from the scanner's opportunities replayed on their chain
+    # (`titan replay` writes ML_DATA_DIR/rl_replay.csv): the newest this many; 0: none.
+    ml_rl_replay_max: int = Field(2000, ge=0)
     ml_seed: int = 7
 
     @model_validator(mode="after")
@@ -62,3 +65,7 @@ class MlSettings(TitanSettings):
     @property
     def collected_history_file(self) -> Path:
         return self.ml_data_dir / "fee_history.csv"
+
+    @property
+    def rl_replay_file(self) -> Path:
+        return self.ml_data_dir / "rl_replay.csv"

@@ -60,8 +60,14 @@ class QLearningAgent:
         return self.greedy(state)
 
     def _update(self, state: State, action: int, reward: float, nxt: State | None) -> None:
-        target = reward + (self.gamma * float(self.q[nxt].max()) if nxt is not None else 0.0)
-        self.q[state][action] += self.alpha * (target - self.q[state][action])
+        # one scalar read and write by a flat index (a view per transition made the minibatch
+        # replays most of training's time)
+        index = (*state, action)
+        target = reward
+        if nxt is not None and self.gamma:
+            target += self.gamma * float(self.q[nxt].max())
+        q = self.q[index]
+        self.q[index] = q + self.alpha * (target - q)
 
     def remember(self, state: State, action: int, reward: float, nxt: State | None) -> None:
         """Learn from the transition now, then replay a minibatch of old ones."""

@@ -1,12 +1,12 @@
 """The replay environment: real opportunities, real base fees, a modelled chance to land.
 
-Each step is one opportunity from the pool replay. Executing pays gas at the block's base fee
-(from the real base-fee series) times the bid multiplier. The landing model is an assumption,
-not data: a trade lands first with a probability rising with the bid and falling when the
-market is contested (a two-state regime that persists, which is what makes recent success
-informative). First: the exact round-trip profit at the observed states. Not first: half the
-time it lands one event late against the next real states (profit may be negative), otherwise
-it reverts and still pays the revert's gas.
+Each step is one opportunity of a replay (`Opportunity`). Executing pays its gas at the base
+fee of its block (or the price the scanner priced it at) times the bid multiplier. The landing model is an assumption, not data: a
+trade lands first with a probability rising with the bid and falling when the market is
+contested (a two-state regime that persists, which is what makes recent success
+informative). First: the exact profit at the observed state. Not first: half the time it
+lands one step late against the next real state (profit may be negative), otherwise it
+reverts and still pays the revert's gas. A trade the replay found would revert does too.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from titan_ml.rl.market import Opportunity, round_trip
-from titan_ml.rl.state import Action, State, discretise
+from titan_ml.rl.opportunity import Opportunity
+from titan_ml.rl.state import SIZE_FRACTIONS, Action, State, discretise
 
-GAS_UNITS = 230_000  # two V3 swaps in one transaction
 REVERT_GAS_UNITS = 60_000
 WEI = 1e18
 
@@ -47,23 +46,16 @@ class Outcome:
 
 
 class ArbitrageEnv:
-    """Opportunities in time order, their blocks' base fees, and the landing model."""
+    """Opportunities in time order and the landing model."""
 
     def __init__(
-        self,
-        opportunities: list[Opportunity],
-        base_fees: dict[int, float],
-        landing: LandingModel | None = None,
+        self, opportunities: list[Opportunity], landing: LandingModel | None = None
     ) -> None:
         self.opportunities = opportunities
-        self.base_fees = base_fees
         self.landing = landing or LandingModel()
 
-    def base_fee(self, opp: Opportunity) -> float:
-        return self.base_fees[opp.block_number]
-
     def state(self, opp: Opportunity, recent: deque[bool]) -> State:
-        gas_cost = GAS_UNITS * self.base_fee(opp)
+        gas_cost = opp.gas_units * opp.gas_price_wei
         success = (sum(recent) / len(recent)) if recent else None
         return discretise(
             opp.spread_bps, opp.size_wei / WEI, gas_cost, float(opp.gross_wei), success
@@ -74,18 +66,18 @@ class ArbitrageEnv:
     ) -> Outcome:
         if not action.execute:
             return Outcome(0.0, False)
-        price = self.base_fee(opp) * action.gas_bid_multiplier
-        size = max(int(opp.size_wei * action.size_fraction), 1)
+        price = opp.gas_price_wei * action.gas_bid_multiplier
+        part = SIZE_FRACTIONS.index(action.size_fraction)
         draw = rng.random()
         p_first = self.landing.p_first(action.gas_bid_multiplier, contested)
         if draw < p_first:
-            gross = round_trip(opp.now, opp.sell_pool, size)
-            return Outcome(((gross or 0) - GAS_UNITS * price) / WEI, True)
-        late = draw < p_first + (1 - p_first) * self.landing.late_share
-        if late and opp.late is not None:
-            gross = round_trip(opp.late, opp.sell_pool, size)
+            gross = opp.first[part]
             if gross is not None:
-                return Outcome((gross - GAS_UNITS * price) / WEI, False)
+                return Outcome((gross - opp.gas_units * price) / WEI, True)
+        elif draw < p_first + (1 - p_first) * self.landing.late_share and opp.late is not None:
+            gross = opp.late[part]
+            if gross is not None:
+                return Outcome((gross - opp.gas_units * price) / WEI, False)
         return Outcome(-REVERT_GAS_UNITS * price / WEI, False)
 
     def regimes(self, rng: np.random.Generator) -> list[bool]:

@@ -1,9 +1,10 @@
 """Arbitrage opportunities replayed from the real USDC/WETH 0.05 % and 0.30 % pool events.
 
 After every swap in either pool the two pools' states are compared; where selling WETH in the
-dearer pool and buying it back in the cheaper one pays more than both fees, the round trip's
-optimal size and gross profit are found with exact in-band V3 pricing. Each opportunity keeps
-the next real state pair too, for a trade that lands one event late.
+dearer pool and buying it back in the cheaper one pays more than both fees (a gap), the round
+trip's optimal size and gross profit are found with exact in-band V3 pricing. Each gap keeps
+the next real state pair too, for a trade that lands one event late; `opportunity` prices both
+at every size fraction of the agent.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from titan_ml.rl.opportunity import Opportunity
 from titan_ml.rl.pricing import PoolSnapshot, price_token1_per_token0, quote_exact_input
+from titan_ml.rl.state import SIZE_FRACTIONS, part_of
 
 # (fee in pips, tick spacing) of the two shipped pools, in the order of settings.POOL_FILES.
 POOL_PARAMS = ((500, 10), (3000, 60))
 MIN_SIZE_WEI = 10**15  # 0.001 WETH
+GAS_UNITS = 230_000  # two V3 swaps in one transaction
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Opportunity:
+class Gap:
     index: int  # position in the event stream
     block_number: int
     sell_pool: int  # where WETH is sold (dearer), 0 or 1
@@ -105,7 +109,7 @@ def best_size(pools: tuple[PoolSnapshot, PoolSnapshot], sell: int) -> tuple[int,
     return (lo, gross) if gross > 0 else (0, 0)
 
 
-def find_opportunities(events: list[Event]) -> list[Opportunity]:
+def find_gaps(events: list[Event]) -> list[Gap]:
     out = []
     for i, ev in enumerate(events):
         p0, p1 = (price_token1_per_token0(p) for p in ev.pools)
@@ -118,7 +122,17 @@ def find_opportunities(events: list[Event]) -> list[Opportunity]:
         if size == 0:
             continue
         late = events[i + 1].pools if i + 1 < len(events) else None
-        out.append(
-            Opportunity(i, ev.block_number, sell, size, gross, gross / size * 1e4, ev.pools, late)
-        )
+        out.append(Gap(i, ev.block_number, sell, size, gross, gross / size * 1e4, ev.pools, late))
     return out
+
+
+def opportunity(gap: Gap, gas_price_wei: float) -> Opportunity:
+    """The gap as the agent trades it: each size fraction's round trip now and one event late."""
+    sizes = [max(part_of(gap.size_wei, f), 1) for f in SIZE_FRACTIONS]
+    first = tuple(round_trip(gap.now, gap.sell_pool, s) for s in sizes)
+    late = (
+        None if gap.late is None else tuple(round_trip(gap.late, gap.sell_pool, s) for s in sizes)
+    )
+    return Opportunity(
+        gap.block_number, gap.size_wei, gap.gross_wei, GAS_UNITS, gas_price_wei, first, late
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 
 SPREAD_EDGES_BPS = (5.0, 15.0, 30.0, 50.0)
@@ -46,6 +47,12 @@ STATE_SHAPE = (
     len(GAS_SHARE_EDGES) + 1,
     SUCCESS_BUCKETS,
 )
+
+
+def part_of(amount: int, fraction: float) -> int:
+    """`amount * fraction` rounded down, exactly (amounts in wei pass 2**53, floats do not)."""
+    ratio = Fraction(fraction)
+    return amount * ratio.numerator // ratio.denominator
 
 
 def success_bucket(recent_success: float | None) -> int:

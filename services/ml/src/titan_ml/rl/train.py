@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from titan_ml.rl.agent import QLearningAgent
-from titan_ml.rl.env import GAS_UNITS, ArbitrageEnv
-from titan_ml.rl.market import Opportunity
+from titan_ml.rl.env import ArbitrageEnv
+from titan_ml.rl.opportunity import Opportunity
 from titan_ml.rl.state import ACTIONS, Action, State
 
 TRAIN_SHARE = 0.6
@@ -35,7 +35,7 @@ def never_execute(env: ArbitrageEnv, opp: Opportunity, state: State) -> int:
 
 def threshold_rule(env: ArbitrageEnv, opp: Opportunity, state: State) -> int:
     """Execute at full size and a 1.0 bid when the gross profit clears the gas at 1.0."""
-    return EXECUTE_FULL if opp.gross_wei > GAS_UNITS * env.base_fee(opp) else 0
+    return EXECUTE_FULL if opp.gross_wei > opp.gas_units * opp.gas_price_wei else 0
 
 
 FIXED_POLICIES: dict[str, Policy] = {
@@ -81,13 +81,14 @@ def run_episode(
 
 
 def train_agent(
-    env: ArbitrageEnv, episodes: int, seed: int, step: Callable[[], None] | None = None
+    envs: list[ArbitrageEnv], episodes: int, seed: int, step: Callable[[], None] | None = None
 ) -> tuple[QLearningAgent, list[float]]:
+    """One table for every market: an episode runs through each market's opportunities."""
     agent = QLearningAgent(seed=seed, epsilon_decay=0.01 ** (1 / max(episodes * 0.8, 1)))
     rng = np.random.default_rng(seed)
     rewards = []
     for _ in range(episodes):
-        total, _ = run_episode(env, never_execute, rng, learn=agent)
+        total = sum(run_episode(env, never_execute, rng, learn=agent)[0] for env in envs)
         rewards.append(total)
         if step:
             step()

@@ -52,16 +52,20 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
         console.print(f"Q-learning skipped: {summary['rl']['skipped']}")
         console.print(f"trained in {summary['seconds']:.1f} s")
         return
-    rl = summary["rl"]["evaluation"]
-    rl_table = Table(title=f"Q-learning, {rl['episodes']} held-out episodes: reward ETH")
-    for col in ("policy", "mean", "std", "executions"):
-        rl_table.add_column(col, justify="right")
-    for name, row in rl["policies"].items():
-        rl_table.add_row(
-            name,
-            f"{row['mean_reward_eth']:.4f}",
-            f"{row['std_reward_eth']:.4f}",
-            f"{row['mean_executions']:.1f}",
-        )
-    console.print(rl_table)
+    for name, market in summary["rl"]["markets"].items():
+        rl = market["evaluation"]
+        title = f"Q-learning on {name}, {rl['episodes']} held-out episodes: reward ETH"
+        rl_table = Table(title=title)
+        for col in ("policy", "mean", "std", "executions"):
+            rl_table.add_column(col, justify="right")
+        for policy, row in rl["policies"].items():
+            rl_table.add_row(
+                policy,
+                f"{row['mean_reward_eth']:.4f}",
+                f"{row['std_reward_eth']:.4f}",
+                f"{row['mean_executions']:.1f}",
+            )
+        console.print(rl_table)
+    for name, reason in summary["rl"].get("left_out", {}).items():
+        console.print(f"Q-learning left {name} out: {reason}")
     console.print(f"trained in {summary['seconds']:.1f} s")

@@ -27,7 +27,9 @@ from titan_ml.forecast.history import FeeHistory, load_base_fee_csv, synthetic
 from titan_ml.forecast.model import GB_FILE, METADATA_FILE, SCALER_FILE, XGB_FILE
 from titan_ml.forecast.train import FitResult, fit_forecaster
 from titan_ml.rl.env import ArbitrageEnv
-from titan_ml.rl.market import find_opportunities, load_events
+from titan_ml.rl.market import find_gaps, load_events, opportunity
+from titan_ml.rl.opportunity import Opportunity
+from titan_ml.rl.replay import load_replay
 from titan_ml.rl.train import evaluate_policies, split, train_agent
 from titan_ml.settings import MlSettings
 from titan_ml.training.plot import plot_forecasts
@@ -37,6 +39,13 @@ RL_METRICS_FILE = "rl_metrics.json"
 TRAINING_DATA_FILE = "training_data.csv"
 PLOT_FILE = "forecast_vs_actual.png"
 EVAL_EPISODES = 300
+EVAL_STEPS = 30_000  # opportunities of all held-out episodes of one market, at most
+POOL_REPLAY, SCANNER_REPLAY = "pool_replay", "scanner_replay"
+MARKET_SOURCES = {
+    POOL_REPLAY: "USDC/WETH 0.05 % and 0.30 % swaps (real), base fees of the may_2023 series "
+    "aligned by block offset",
+    SCANNER_REPLAY: "the scanner's verified opportunities replayed on their chain (titan replay)",
+}
 
 
 @dataclass(frozen=True)
@@ -104,13 +113,7 @@ def train_all(
     _atomic_write(models_dir / GB_FILE, lambda p: joblib.dump(fit.gb, p))
     _atomic_write(models_dir / SCALER_FILE, lambda p: joblib.dump(fit.scaler, p))
     _atomic_write(models_dir / PLOT_FILE, lambda p: plot_forecasts(fit, p))
-    missing = [str(p) for p in settings.pool_files if not p.is_file()]
-    if missing:
-        # A container without the shared data can still retrain the forecaster from collected
-        # history; the agent keeps its last table (or the service its threshold rule).
-        rl: dict[str, Any] = {"skipped": f"pool replay files not found: {', '.join(missing)}"}
-    else:
-        rl = _train_rl(settings, options, history, progress)
+    rl = _train_rl(settings, options, history, progress)
     metadata["training_seconds"] = round(time.perf_counter() - started, 2)
     _atomic_write(
         models_dir / METADATA_FILE, lambda p: p.write_text(json.dumps(metadata, indent=1))
@@ -170,39 +173,74 @@ def _write_training_data(path: Path, history: FeeHistory, max_horizon: int) -> N
     _atomic_write(path, write)
 
 
+def rl_markets(settings: MlSettings, history: FeeHistory) -> dict[str, list[Opportunity]]:
+    """The agent's markets: the real pool replay (when the shared data is there) and the
+    scanner's opportunities replayed on their chain (when `titan replay` wrote them)."""
+    markets: dict[str, list[Opportunity]] = {}
+    if all(p.is_file() for p in settings.pool_files):
+        events = load_events(settings.pool_files)
+        first = events[0].block_number
+        # The pool day has no base fees: the base-fee series, aligned block by block from its start.
+        fees = history.base_fee
+        markets[POOL_REPLAY] = [
+            opportunity(g, float(fees[(g.block_number - first) % len(fees)]))
+            for g in find_gaps(events)
+        ]
+    newest = settings.ml_rl_replay_max
+    if newest and settings.rl_replay_file.is_file():
+        markets[SCANNER_REPLAY] = load_replay(settings.rl_replay_file)[-newest:]
+    return markets
+
+
+def eval_episodes(opportunities: int) -> int:
+    """Held-out episodes for a market: `EVAL_EPISODES`, fewer for a long one (the same steps)."""
+    return max(20, min(EVAL_EPISODES, EVAL_STEPS // max(opportunities, 1)))
+
+
 def _train_rl(
     settings: MlSettings, options: TrainOptions, history: FeeHistory, progress: Progress
 ) -> dict[str, Any]:
-    events = load_events(settings.pool_files)
-    opportunities = find_opportunities(events)
-    first = events[0].block_number
-    # The pool day has no base fees: the base-fee series, aligned block by block from its start.
-    fees = {
-        o.block_number: float(history.base_fee[(o.block_number - first) % len(history.base_fee)])
-        for o in opportunities
-    }
-    train_ops, test_ops = split(opportunities)
+    splits, left_out = {}, {}
+    for name, opportunities in rl_markets(settings, history).items():
+        try:
+            splits[name] = split(opportunities)
+        except ValueError as exc:
+            left_out[name] = str(exc)
+    if not splits:
+        # A container without the shared data can still retrain the forecaster from collected
+        # history; the agent keeps its last table (or the service its threshold rule).
+        missing = [str(p) for p in settings.pool_files if not p.is_file()]
+        reason = f"pool replay files not found: {', '.join(missing)}" if missing else ""
+        return {"skipped": "; ".join([reason, *left_out.values()]).strip("; ")}
     progress.phase("q-learning", options.episodes)
     agent, rewards = train_agent(
-        ArbitrageEnv(train_ops, fees), options.episodes, settings.ml_seed, step=progress.advance
+        [ArbitrageEnv(train) for train, _ in splits.values()],
+        options.episodes,
+        settings.ml_seed,
+        step=progress.advance,
     )
-    evaluation = evaluate_policies(
-        ArbitrageEnv(test_ops, fees), agent, EVAL_EPISODES, settings.ml_seed + 1
-    )
+    markets = {}
+    for name, (train_ops, test_ops) in splits.items():
+        markets[name] = {
+            "source": MARKET_SOURCES[name],
+            "opportunities": {
+                "total": len(train_ops) + len(test_ops),
+                "train": len(train_ops),
+                "held_out": len(test_ops),
+                "train_blocks": [train_ops[0].block_number, train_ops[-1].block_number],
+                "held_out_blocks": [test_ops[0].block_number, test_ops[-1].block_number],
+            },
+            "evaluation": evaluate_policies(
+                ArbitrageEnv(test_ops), agent, eval_episodes(len(test_ops)), settings.ml_seed + 1
+            ),
+        }
     metrics = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "synthetic_landing_model": True,
-        "opportunities": {
-            "total": len(opportunities),
-            "train": len(train_ops),
-            "held_out": len(test_ops),
-            "train_blocks": [train_ops[0].block_number, train_ops[-1].block_number],
-            "held_out_blocks": [test_ops[0].block_number, test_ops[-1].block_number],
-        },
         "episodes": options.episodes,
         "training_reward_last_50_mean_eth": round(float(np.mean(rewards[-50:])), 6),
-        "evaluation": evaluation,
-        "base_fee_source": "may_2023 base-fee series aligned by block offset",
+        "markets": markets,
+        "left_out": left_out,
     }
     _atomic_write(settings.ml_data_dir / Q_TABLE_FILE, agent.save)
     _atomic_write(

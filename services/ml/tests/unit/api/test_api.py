@@ -235,7 +235,7 @@ async def test_models_endpoint_reports_evaluation(make_client: Any, model_dir: P
     assert body["enabled"] is True
     horizons = body["forecaster"]["metadata"]["evaluation"]["horizons"]
     assert set(horizons["3"]) >= {"model", "last_value", "eip1559", "moving_average"}
-    assert body["rl_agent"]["metadata"]["evaluation"]["best_fixed_policy"]
+    assert body["rl_agent"]["metadata"]["markets"]["pool_replay"]["evaluation"]["best_fixed_policy"]
     learned = len(json.loads((model_dir / "q_table.json").read_text())["q"])
     assert body["rl_agent"]["coverage"] == {"states_learned": learned, "states": 160}
     assert 0 < learned < 160

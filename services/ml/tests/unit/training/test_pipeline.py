@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from titan_ml.forecast.history import load_base_fee_csv
 from titan_ml.forecast.model import GB_FILE, METADATA_FILE, SCALER_FILE, XGB_FILE, MarketForecaster
 from titan_ml.rl.agent import QLearningAgent
@@ -13,6 +15,9 @@ from titan_ml.training.pipeline import (
     Q_TABLE_FILE,
     RL_METRICS_FILE,
     TRAINING_DATA_FILE,
+    TrainOptions,
+    load_history,
+    rl_markets,
 )
 
 
@@ -52,7 +57,9 @@ def test_forecaster_beats_last_value_from_two_blocks(trained: dict[str, Any]) ->
 
 
 def test_agent_is_at_least_the_best_fixed_policy(trained: dict[str, Any]) -> None:
-    evaluation = trained["summary"]["rl"]["evaluation"]
+    markets = trained["summary"]["rl"]["markets"]
+    assert set(markets) == {"pool_replay"}  # no scanner replay in this data dir
+    evaluation = markets["pool_replay"]["evaluation"]
     policies = evaluation["policies"]
     for name, row in policies.items():
         print(f"{name}: mean {row['mean_reward_eth']:.4f} ETH, std {row['std_reward_eth']:.4f}")
@@ -112,3 +119,28 @@ def test_without_the_pool_files_only_the_forecaster_trains(
     assert "pool replay files not found" in summary["rl"]["skipped"]
     assert MarketForecaster.load(settings.models_dir).metadata["synthetic"] is True
     assert not (settings.ml_data_dir / Q_TABLE_FILE).exists()
+
+
+def test_a_scanner_replay_is_a_second_market(tmp_path: Any, settings_factory: Any) -> None:
+    """`titan replay`'s file, when in the data dir, is learned from: its newest rows."""
+    replay = pytest.importorskip("titan_scanner.verify.replay")
+    rows = []
+    for i in range(30):
+        size = 10**18 + i
+        sizes = (size // 4, size // 2, size)
+        outs = tuple(s + 1000 * (i + 1) for s in sizes)
+        rows.append(
+            replay.Replay(
+                f"id{i}", float(i), 100 + i, size, 1000 * (i + 1), 210_000, 7, sizes, outs, outs
+            )
+        )
+    replay.write_replays(tmp_path / "rl_replay.csv", rows)
+    settings = settings_factory(ml_data_dir=tmp_path, ml_rl_replay_max=12)
+    history, _ = load_history(settings, TrainOptions(samples=2000))
+    markets = rl_markets(settings, history)
+    assert set(markets) == {"pool_replay", "scanner_replay"}
+    assert [o.block_number for o in markets["scanner_replay"]] == list(range(118, 130))
+    assert markets["scanner_replay"][-1].first[-1] == 30_000
+    assert "scanner_replay" not in rl_markets(
+        settings_factory(ml_data_dir=tmp_path, ml_rl_replay_max=0), history
+    )
