@@ -1,4 +1,5 @@
 """`titan opportunities [--watch]`: the latest opportunities of a running scanner, as a table.
+`titan replay`: its recent verified opportunities replayed on the chain, for the agent's training.
 
 Without `--watch` it prints one page from `GET /api/opportunities`; with it, a live table fed
 by `WS /ws/opportunities` that reconnects when the scanner restarts. Ctrl-C ends it.
@@ -12,15 +13,20 @@ import contextlib
 import json
 import sys
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
 from rich.console import Console
 from rich.live import Live
+from rich.progress import Progress
 from rich.table import Table
 
+from titan_scanner.chain import ChainReader
+from titan_scanner.manifest import resolve_chain
 from titan_scanner.settings import ScannerSettings
+from titan_scanner.verify.replay import Replayer, replay_all, verified_opportunities, write_replays
 
 
 def _units(value: str, decimals: int = 18, shown: int = 6) -> str:
@@ -102,6 +108,46 @@ async def watch(url: str, headers: dict[str, str], limit: int, console: Console)
                 await asyncio.sleep(1.0)
 
 
+async def replay(
+    settings: ScannerSettings,
+    url: str,
+    headers: dict[str, str],
+    out: Path,
+    blocks: int,
+    limit: int,
+    console: Console,
+) -> int:
+    """Replay the verified opportunities of the chain's last `blocks` blocks into `out`."""
+    names = resolve_chain(settings)
+    if names.executor is None or names.verifier is None:
+        console.print("[red]no executor or verifier account: set them or run the devnet[/]")
+        return 1
+    chain = ChainReader(names.rpc_url, settings.scanner_rpc_timeout)
+    client = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=30)
+    try:
+        head = await chain.block_number()
+        # the late call needs the block after the opportunity's
+        first, last = max(0, head - blocks), head - 1
+        found = await verified_opportunities(client, names.native_token, first, last)
+        found = found[:limit]  # the newest
+        replayer = Replayer(chain, names.executor, names.verifier)
+        with Progress(console=console, transient=False) as progress:
+            task = progress.add_task(f"replaying blocks {first}-{last}", total=len(found))
+            replays, counts = await replay_all(replayer, found, lambda: progress.advance(task))
+    except (httpx.HTTPError, OSError) as exc:
+        console.print(f"[red]replay failed: {exc}[/]")
+        return 1
+    finally:
+        await client.aclose()
+        await chain.close()
+    rows = write_replays(out, replays)
+    console.print(
+        f"{counts.replayed} replayed, {counts.other_chain} left out (proven on another chain); "
+        f"{out}: {rows} rows"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = ScannerSettings()
     parser = argparse.ArgumentParser(prog="titan", description=__doc__)
@@ -110,9 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     opp.add_argument("--watch", action="store_true", help="a live table from the WebSocket")
     opp.add_argument("--url", default=settings.scanner_url, help="the scanner (SCANNER_URL)")
     opp.add_argument("--limit", type=int, default=25)
+    rep = sub.add_parser("replay", help="replay verified opportunities for the RL agent")
+    rep.add_argument("--url", default=settings.scanner_url, help="the scanner (SCANNER_URL)")
+    rep.add_argument("--out", type=Path, default=Path("data/rl_replay.csv"))
+    rep.add_argument("--blocks", type=int, default=500, help="the chain's last N blocks")
+    rep.add_argument("--limit", type=int, default=2000, help="opportunities at most")
     args = parser.parse_args(argv)
     headers = {"x-api-key": settings.api_key.get_secret_value()} if settings.api_key else {}
     console = Console()
+    if args.command == "replay":
+        return asyncio.run(
+            replay(settings, args.url, headers, args.out, args.blocks, args.limit, console)
+        )
     if args.watch:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(watch(args.url, headers, args.limit, console))

@@ -4,10 +4,12 @@ manifest when there is one; addresses given in the environment always win."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from titan_common.models import parse_address
+from titan_scanner.settings import ScannerSettings
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
@@ -59,3 +61,40 @@ def contract(manifest: dict[str, Any], *names: str) -> str | None:
             if address:
                 return parse_address(address)
     return None
+
+
+@dataclass(frozen=True)
+class ChainNames:
+    """The chain and the addresses the scanner works with, resolved once."""
+
+    rpc_url: str
+    base_tokens: tuple[str, ...]
+    native_token: str
+    executor: str | None
+    verifier: str | None
+
+
+def resolve_chain(settings: ScannerSettings) -> ChainNames:
+    manifest = load_manifest(settings.devnet_manifest)
+    try:
+        base_tokens = tuple(resolve_token(t, manifest) for t in settings.base_tokens)
+        native = resolve_token(settings.scanner_native_token, manifest)
+    except ValueError as exc:
+        raise ValueError(f"BASE_TOKENS / SCANNER_NATIVE_TOKEN: {exc}") from exc
+    executor = settings.scanner_executor_address or contract(
+        manifest, "executor", "arb_executor", "TitanArbExecutor", "titan_arb_executor"
+    )
+    # CHAIN_RPC_URL, when set, wins over the manifest's URL: the manifest names the chain as its
+    # writer saw it, which another host or container may not reach.
+    rpc_url = (
+        settings.chain_rpc_url
+        if "chain_rpc_url" in settings.model_fields_set
+        else manifest.get("rpc_url") or settings.chain_rpc_url
+    )
+    return ChainNames(
+        str(rpc_url),
+        base_tokens,
+        native,
+        executor,
+        settings.scanner_verifier_address or contract(manifest, "verifier"),
+    )

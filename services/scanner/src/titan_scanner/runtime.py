@@ -15,7 +15,7 @@ from titan_common.clients import AnswerClock, EngineClient, MlClient
 from titan_common.redaction import redact_url
 from titan_scanner.chain import ChainReader
 from titan_scanner.history import OpportunityRepository
-from titan_scanner.manifest import contract, load_manifest, resolve_token
+from titan_scanner.manifest import resolve_chain
 from titan_scanner.pipeline.health import DependencyHealth
 from titan_scanner.pipeline.metrics import ScannerMetrics
 from titan_scanner.pipeline.scanner import Scanner, ScannerConfig
@@ -149,23 +149,9 @@ def build_runtime(
 ) -> Runtime:
     """Every part of the scanner, wired, nothing started."""
     transports = transports or {}
-    manifest = load_manifest(settings.devnet_manifest)
-    try:
-        base_tokens = tuple(resolve_token(t, manifest) for t in settings.base_tokens)
-        native = resolve_token(settings.scanner_native_token, manifest)
-    except ValueError as exc:
-        raise ValueError(f"BASE_TOKENS / SCANNER_NATIVE_TOKEN: {exc}") from exc
-    executor = settings.scanner_executor_address or contract(
-        manifest, "executor", "arb_executor", "TitanArbExecutor", "titan_arb_executor"
-    )
-    verifier_account = settings.scanner_verifier_address or contract(manifest, "verifier")
-    # CHAIN_RPC_URL, when set, wins over the manifest's URL: the manifest names the chain as its
-    # writer saw it, which another host or container may not reach.
-    rpc_url = (
-        settings.chain_rpc_url
-        if "chain_rpc_url" in settings.model_fields_set
-        else manifest.get("rpc_url") or settings.chain_rpc_url
-    )
+    names = resolve_chain(settings)
+    base_tokens, native = names.base_tokens, names.native_token
+    executor, verifier_account = names.executor, names.verifier
 
     health = DependencyHealth()
     for name, required in (("engine", True), ("ingest", True), ("database", True)):
@@ -185,7 +171,7 @@ def build_runtime(
     chain = None
     if settings.use_real_data:
         health.add("chain", required=False)
-        chain = ChainReader(str(rpc_url), settings.scanner_rpc_timeout)
+        chain = ChainReader(names.rpc_url, settings.scanner_rpc_timeout)
     repository = OpportunityRepository.open(settings.database_url)
     forecaster = GasForecaster(ml, chain, settings.chain_id, lambda: health.is_up("ml"))
     verifier = None

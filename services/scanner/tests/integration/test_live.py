@@ -5,9 +5,12 @@ Slow by nature (blocks, processes): one module, one stack, about a minute or two
 
 from __future__ import annotations
 
+import csv
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.sync.client import connect as ws_connect
 
+from titan_scanner import cli
 from titan_scanner.stack import Stack, wait_until
 
 pytestmark = [pytest.mark.devnet, pytest.mark.slow]
@@ -107,6 +111,63 @@ def test_flow_opportunities_are_proven_exactly(stack: Stack) -> None:
         wait_until(lambda: _proven(stack, start, 25), 150, "25 opportunities proven on the chain")
     time.sleep(1.0)
     _check_proofs(stack, start, "one block per swap")
+
+
+def test_replayed_opportunities_train_the_agent(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`titan replay` on the flow's verified opportunities (the test above), then the agent
+    trained and judged on them as the ML service's training does."""
+    pytest.importorskip("titan_ml")
+    from titan_ml.rl.env import ArbitrageEnv
+    from titan_ml.rl.replay import load_replay
+    from titan_ml.rl.train import evaluate_policies, split, train_agent
+
+    devnet = stack.devnet
+    if not _proven(stack, 0, 100):  # a market to learn from: 60 to train on, 40 to judge
+        with devnet.flow(seed=13, pause=0.05):
+            wait_until(lambda: _proven(stack, 0, 100), 150, "100 opportunities proven")
+        time.sleep(1.0)
+    monkeypatch.setenv("CHAIN_RPC_URL", devnet.rpc_url)
+    monkeypatch.setenv("DEVNET_MANIFEST", str(devnet.manifest_path))
+    out = tmp_path / "rl_replay.csv"
+    verified = [
+        o
+        for o in stack.all_opportunities(status="verified")
+        if o["base_token"] == o["hops"][0]["token_in"]
+    ]
+    assert cli.main(["replay", "--url", stack.scanner, "--out", str(out), "--blocks", "5000"]) == 0
+    with out.open(newline="") as handle:
+        rows = {r["opportunity_id"]: r for r in csv.DictReader(handle)}
+    by_id = {o["id"]: o for o in verified}
+    print(f"replayed {len(rows)} of {len(verified)} verified opportunities")
+    assert len(rows) >= 100 and set(rows) <= set(by_id)
+    for oid, row in rows.items():
+        opp = by_id[oid]
+        # the full size at its block pays what was proven; every part of it still pays
+        assert int(row["out_at_block_1"]) == int(opp["amount_out"])
+        assert int(row["size_0.25"]) == int(opp["amount_in"]) // 4
+        for f in ("0.25", "0.5"):
+            assert int(row[f"out_at_block_{f}"]) > int(row[f"size_{f}"])
+    late_reverts = sum(row["out_late_1"] == "" for row in rows.values())
+    late_losses = sum(
+        row["out_late_1"] != "" and int(row["out_late_1"]) < int(row["size_1"])
+        for row in rows.values()
+    )
+    print(f"one block late at full size: {late_reverts} revert, {late_losses} lose")
+
+    train, held_out = split(load_replay(out))
+    agent, _ = train_agent([ArbitrageEnv(train)], 300, seed=7)
+    env = ArbitrageEnv(held_out)
+    evaluation = evaluate_policies(env, agent, 100, seed=8)
+    for name, row in evaluation["policies"].items():
+        print(f"{name}: mean {row['mean_reward_eth']:.6f} ETH, std {row['std_reward_eth']:.6f}")
+    policies = evaluation["policies"]
+    best = policies[evaluation["best_fixed_policy"]]["mean_reward_eth"]
+    assert policies["agent_greedy"]["mean_reward_eth"] >= best
+    seen = [agent.seen(env.state(o, deque())) for o in held_out]
+    print(f"held-out states the agent trained in: {sum(seen)} of {len(seen)}")
+    assert sum(seen) > len(seen) // 2
 
 
 def test_each_server_keeps_its_startup_heap_out_of_full_collections(stack: Stack) -> None:

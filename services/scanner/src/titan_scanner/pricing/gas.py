@@ -48,6 +48,12 @@ def apply_bid(price_wei: int, multiplier: float) -> int:
     return -(-price_wei * milli // 1000)
 
 
+def without_bid(price_wei: int, multiplier: float) -> int:
+    """The price before `apply_bid` (the same or a wei less: that rounded up)."""
+    milli = max(1, round(multiplier * 1000))
+    return price_wei * 1000 // milli
+
+
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 

@@ -49,8 +49,11 @@ NODE_RETRY_MAX_S = 5.0
 MAX_AGE_BLOCKS = 48
 
 
-def encode_execute(opportunity: Opportunity, min_amount_out: int = 0) -> bytes:
-    """Call data of `execute(hops, amountIn, minAmountOut)` for the opportunity's path."""
+def encode_execute(
+    opportunity: Opportunity, min_amount_out: int = 0, amount_in: int | None = None
+) -> bytes:
+    """Call data of `execute(hops, amountIn, minAmountOut)` for the opportunity's path, with
+    its own input unless `amount_in` is given."""
     hops = []
     for hop in opportunity.hops:
         fee_bps = hop.fee_bps if hop.kind == "v2" else (hop.fee or 0) // 100
@@ -58,7 +61,7 @@ def encode_execute(opportunity: Opportunity, min_amount_out: int = 0) -> bytes:
         hops.append((hop.pool, KIND_CODES[hop.kind], zero_for_one, fee_bps or 0))
     args = encode(
         ["(address,uint8,bool,uint16)[]", "uint256", "uint256"],
-        [hops, opportunity.amount_in, min_amount_out],
+        [hops, opportunity.amount_in if amount_in is None else amount_in, min_amount_out],
     )
     return _SELECTOR + args
 
