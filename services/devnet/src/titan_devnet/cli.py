@@ -7,6 +7,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from titan_devnet import devnet
@@ -66,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             flow_thread.start()
         print(f"ready {running.anvil.rpc_url} {args.manifest}", flush=True)
-        stop.wait()
+        # Not `stop.wait()`: SIGTERM's handler raises here, and an exception raised between a
+        # lock's acquire and the `with` block that releases it (Event.wait holds its condition's
+        # lock at moments) left it held: `stop.set()` below then hung for good (seen once in
+        # CI). A sleep holds no lock.
+        while not stop.is_set():
+            time.sleep(0.5)
     except (ScenarioError, PortInUseError, MissingInstallError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
