@@ -8,6 +8,7 @@ SIGTERM stops them all, newest first.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,8 @@ class LauncherSettings(BaseSettings):
     devnet_block_time: float = 1.0
     engine_bin: Path = Path("services/engine-rs/target/release/titan_server")
     ml_data_dir: Path = Path("data")  # where the ML service looks for its models
+    # Seconds of the devnet's market after which the agent is retrained on it (0: never).
+    up_train_agent_after: float = 120.0
 
 
 class Launcher:
@@ -69,6 +72,79 @@ class Launcher:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
             print(f"stopped {name}")
+
+
+def _json(url: str, method: str = "GET") -> dict[str, object]:
+    request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None)
+    request.add_header("content-type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body: dict[str, object] = json.loads(response.read())
+        return body
+
+
+class AgentLesson(threading.Thread):
+    """After `after` seconds of the devnet's market: the scanner's verified opportunities
+    replayed on the chain (`titan replay`) and the ML service retrained with them. The agent
+    ships knowing 51 mainnet opportunities, few of the devnet's states; until then its
+    threshold rule decides most of the devnet's trades."""
+
+    def __init__(
+        self, after: float, urls: dict[str, str], data_dir: Path, env: dict[str, str]
+    ) -> None:
+        super().__init__(daemon=True)
+        self.after, self.urls, self.data_dir, self.env = after, urls, data_dir, env
+        self.stopped = threading.Event()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+    def run(self) -> None:
+        if self.stopped.wait(self.after):
+            return
+        log_path = RUN_DIR / "logs" / "agent.log"
+        print(
+            f"teaching the agent the devnet's market: titan replay, then POST /api/train "
+            f"(progress in {log_path})",
+            flush=True,
+        )
+        argv = [sys.executable, "-m", "titan_scanner.cli", "replay", "--url", self.urls["scanner"]]
+        argv += ["--out", str(self.data_dir / "rl_replay.csv")]
+        with log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                argv, env={**os.environ, **self.env}, stdout=log, stderr=log
+            )
+            code = self.proc.wait()
+        if self.stopped.is_set():
+            return
+        if code != 0:
+            print(f"the replay failed (exit {code}); see {log_path}", flush=True)
+            return
+        ml = self.urls["ml"]
+        try:
+            job = _json(f"{ml}/api/train", "POST")
+            while not self.stopped.wait(1.0):
+                job = _json(f"{ml}/api/train/{job['id']}")
+                if job["status"] in ("succeeded", "failed"):
+                    break
+            else:
+                return
+            agent = _json(f"{ml}/api/models").get("rl_agent")
+        except OSError as exc:
+            print(f"retraining the agent failed: {exc}", flush=True)
+            return
+        if job["status"] != "succeeded":
+            print(f"retraining the agent failed: {job.get('error')}", flush=True)
+            return
+        coverage = agent.get("coverage") if isinstance(agent, dict) else None
+        learned = (
+            f"{coverage['states_learned']} of its {coverage['states']} states"
+            if isinstance(coverage, dict)
+            else "its new table"
+        )
+        print(f"the agent retrained on the devnet's market: it knows {learned}", flush=True)
 
 
 def _drain(stream: IO[bytes]) -> None:
@@ -124,6 +200,7 @@ def main() -> int:
     # so, which made `make up &` deaf to `kill -INT` (and to Ctrl-C through a script).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    lesson: AgentLesson | None = None
     try:
         print(f"starting the devnet on port {s.devnet_port} (scenario {s.devnet_scenario}) ...")
         rpc_url, manifest = start_devnet(launcher)
@@ -163,6 +240,9 @@ def main() -> int:
         if "scanner" in running:
             print(f"  dashboard {urls['scanner']}/")
         print(f"\nmanifest: {manifest}; logs: {RUN_DIR / 'logs'}/; Ctrl-C stops everything.")
+        if s.up_train_agent_after > 0 and {"ml", "scanner"} <= set(running):
+            lesson = AgentLesson(s.up_train_agent_after, urls, s.ml_data_dir, service_env)
+            lesson.start()
         while all(proc.poll() is None for _, proc in launcher.children):
             time.sleep(0.5)
         dead = [name for name, proc in launcher.children if proc.poll() is not None]
@@ -174,6 +254,8 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
+        if lesson is not None:
+            lesson.stop()
         launcher.stop_all()
 
 

@@ -1,6 +1,6 @@
 """`make up`'s launcher (`scripts/up.py`) as a new user runs it: from a directory with nothing
-in it, every service comes up on the devnet, opportunities flow, and Ctrl-C (SIGINT) stops
-every process it started."""
+in it, every service comes up on the devnet, opportunities flow, the agent retrains on them,
+and Ctrl-C (SIGINT) stops every process it started."""
 
 from __future__ import annotations
 
@@ -46,6 +46,14 @@ def _wait_for_line(
         time.sleep(0.2)
 
 
+def _by_source(scanner: str) -> dict[str, int]:
+    """The scanner's count of the policy's answers by who made them inside ML."""
+    by_source: dict[str, int] = httpx.get(f"{scanner}/api/stats", timeout=5).json()["policy"][
+        "by_source"
+    ]
+    return by_source
+
+
 @pytest.mark.devnet
 @pytest.mark.slow
 def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, engine_bin: Path) -> None:
@@ -57,6 +65,7 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, engine_bin: Path
         "ENGINE_BIN": str(engine_bin.resolve()),
         "TITAN_SHARED_DATA": str(Path(shared).resolve()),
         "TITAN_CONFIG_FILE": os.devnull,
+        "UP_TRAIN_AGENT_AFTER": "30",
     }
     # a fresh directory: run/, data/ (models trained on first start, the history) land there
     proc = subprocess.Popen(
@@ -86,6 +95,19 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, engine_bin: Path
             items = answer["items"]
         assert items, "no opportunity in 90 s of the devnet's market flow"
         print(f"make up: {len(items)} opportunities up to block {items[0]['block_number']}")
+
+        # The agent learns the devnet's market: it decides most trades after, few before.
+        _wait_for_line(lines, "teaching the agent", proc, timeout=120)
+        before = _by_source(urls["scanner"])
+        _wait_for_line(lines, "the agent retrained on the devnet's market", proc, timeout=300)
+        assert (tmp_path / "data" / "rl_replay.csv").is_file()
+        retrained = _by_source(urls["scanner"])
+        time.sleep(10)
+        after = _by_source(urls["scanner"])
+        window = {k: after.get(k, 0) - retrained.get(k, 0) for k in after}
+        print(f"policy answers by source before the retraining {before}, 10 s after {window}")
+        assert window.get("rl_agent", 0) > window.get("threshold_rule", 0)
+        assert before.get("rl_agent", 0) < before.get("threshold_rule", 0)
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         try:
