@@ -142,7 +142,8 @@ async def replay(
         await chain.close()
     rows = write_replays(out, replays)
     console.print(
-        f"{counts.replayed} replayed, {counts.other_chain} left out (proven on another chain); "
+        f"{counts.replayed} replayed, {counts.unmatched} left out (the full size at its block "
+        "did not pay the proven amount: another chain, or a state the node no longer has); "
         f"{out}: {rows} rows"
     )
     return 0

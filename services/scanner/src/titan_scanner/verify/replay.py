@@ -10,7 +10,8 @@ the policy's bid (as the policy saw it).
 
 Only opportunities proven `verified` are replayed, and a replay is kept only if the full size
 at its block pays exactly the proven amount again: a history can outlive its chain (a devnet
-restarted from block 0 reuses the block numbers), and then the calls answer for another chain.
+restarted from block 0 reuses the block numbers), and then the calls answer for another chain;
+and a node keeps old blocks' state for a while only (anvil here: `--max-persisted-states`).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ async def verified_opportunities(
 @dataclass
 class ReplayCounts:
     replayed: int = 0
-    other_chain: int = 0  # the full size at the block did not pay the proven amount
+    unmatched: int = 0  # the full size at the block did not pay the proven amount (again)
 
 
 async def replay_all(
@@ -177,7 +178,7 @@ async def replay_all(
         batch = opportunities[start : start + CONCURRENT]
         for result in await asyncio.gather(*(replayer.replay(o) for o in batch)):
             if result is None:
-                counts.other_chain += 1
+                counts.unmatched += 1
             else:
                 replays.append(result)
                 counts.replayed += 1
