@@ -23,6 +23,7 @@ from rich.live import Live
 from rich.progress import Progress
 from rich.table import Table
 
+from titan_common.jsonrpc import RpcUnavailable
 from titan_scanner.chain import ChainReader
 from titan_scanner.manifest import resolve_chain
 from titan_scanner.settings import ScannerSettings
@@ -118,7 +119,11 @@ async def replay(
     console: Console,
 ) -> int:
     """Replay the verified opportunities of the chain's last `blocks` blocks into `out`."""
-    names = resolve_chain(settings)
+    try:
+        names = resolve_chain(settings)
+    except ValueError as exc:  # a token symbol without the devnet's manifest
+        console.print(f"[red]{exc}[/]")
+        return 1
     if names.executor is None or names.verifier is None:
         console.print("[red]no executor or verifier account: set them or run the devnet[/]")
         return 1
@@ -135,12 +140,19 @@ async def replay(
             task = progress.add_task(f"replaying blocks {first}-{last}", total=len(found))
             replays, counts = await replay_all(replayer, found, lambda: progress.advance(task))
     except (httpx.HTTPError, OSError) as exc:
-        console.print(f"[red]replay failed: {exc}[/]")
+        console.print(f"[red]replay failed, the scanner at {url}: {exc}[/]")
+        return 1
+    except RpcUnavailable as exc:
+        console.print(f"[red]replay failed, no chain at {names.rpc_url}: {exc}[/]")
         return 1
     finally:
         await client.aclose()
         await chain.close()
-    rows = write_replays(out, replays)
+    try:
+        rows = write_replays(out, replays)
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]replay not written: {exc}[/]")
+        return 1
     console.print(
         f"{counts.replayed} replayed, {counts.unmatched} left out (the full size at its block "
         "did not pay the proven amount: another chain, or a state the node no longer has); "
@@ -159,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     opp.add_argument("--limit", type=int, default=25)
     rep = sub.add_parser("replay", help="replay verified opportunities for the RL agent")
     rep.add_argument("--url", default=settings.scanner_url, help="the scanner (SCANNER_URL)")
-    rep.add_argument("--out", type=Path, default=Path("data/rl_replay.csv"))
+    rep.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data/rl_replay.csv"),
+        help="merged into when it exists (the ML service reads ML_DATA_DIR/rl_replay.csv)",
+    )
     rep.add_argument("--blocks", type=int, default=500, help="the chain's last N blocks")
     rep.add_argument("--limit", type=int, default=2000, help="opportunities at most")
     args = parser.parse_args(argv)

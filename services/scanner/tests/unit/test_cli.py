@@ -29,6 +29,28 @@ def test_no_scanner(clean_environ: None, capsys: pytest.CaptureFixture[str]) -> 
     assert "no scanner" in capsys.readouterr().out
 
 
+def _said(capsys: pytest.CaptureFixture[str]) -> str:
+    """What the CLI printed, as one line (rich wraps it to the terminal's width)."""
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_replay_says_what_is_missing(
+    clean_environ: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAIN_RPC_URL", "http://127.0.0.1:9")
+    assert main(["replay", "--url", "http://127.0.0.1:9"]) == 1  # no devnet manifest here
+    assert "'WETH' is neither an address nor a symbol" in _said(capsys)
+    weth = "0x" + "33" * 20
+    monkeypatch.setenv("SCANNER_NATIVE_TOKEN", weth)
+    monkeypatch.setenv("BASE_TOKENS", weth)
+    assert main(["replay", "--url", "http://127.0.0.1:9"]) == 1
+    assert "no executor or verifier account" in _said(capsys)
+    monkeypatch.setenv("SCANNER_EXECUTOR_ADDRESS", "0x" + "11" * 20)
+    monkeypatch.setenv("SCANNER_VERIFIER_ADDRESS", "0x" + "22" * 20)
+    assert main(["replay", "--url", "http://127.0.0.1:9"]) == 1
+    assert "no chain at http://127.0.0.1:9" in _said(capsys)
+
+
 async def test_table_from_running_scanner(
     served_scanner: tuple[FastAPI, str],
     capsys: pytest.CaptureFixture[str],
