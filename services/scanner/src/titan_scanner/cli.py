@@ -133,8 +133,7 @@ async def replay(
         head = await chain.block_number()
         # the late call needs the block after the opportunity's
         first, last = max(0, head - blocks), head - 1
-        found = await verified_opportunities(client, names.native_token, first, last)
-        found = found[:limit]  # the newest
+        found = await verified_opportunities(client, names.native_token, first, last, limit)
         replayer = Replayer(chain, names.executor, names.verifier)
         with Progress(console=console, transient=False) as progress:
             task = progress.add_task(f"replaying blocks {first}-{last}", total=len(found))

@@ -60,7 +60,7 @@ class QLearningAgent:
         return self.greedy(state)
 
     def _update(self, state: State, action: int, reward: float, nxt: State | None) -> None:
-        # one scalar read and write by a flat index (a view per transition made the minibatch
+        # one scalar read and write by a full index (a view per transition made the minibatch
         # replays most of training's time)
         index = (*state, action)
         target = reward

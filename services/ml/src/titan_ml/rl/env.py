@@ -1,10 +1,10 @@
 """The replay environment: real opportunities, real base fees, a modelled chance to land.
 
 Each step is one opportunity of a replay (`Opportunity`). Executing pays its gas at the base
-fee of its block (or the price the scanner priced it at) times the bid multiplier. The landing model is an assumption, not data: a
-trade lands first with a probability rising with the bid and falling when the market is
-contested (a two-state regime that persists, which is what makes recent success
-informative). First: the exact profit at the observed state. Not first: half the time it
+fee of its block (or the price the scanner priced it at) times the bid multiplier. The landing
+model is an assumption, not data: a trade lands first with a probability rising with the bid
+and falling when the market is contested (a two-state regime that persists, which is what
+makes recent success informative). First: the exact profit at the observed state. Not first: half the time it
 lands one step late against the next real state (profit may be negative), otherwise it
 reverts and still pays the revert's gas. A trade the replay found would revert does too.
 """

@@ -13,14 +13,13 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from titan_ml.rl.opportunity import Opportunity
+from titan_ml.rl.opportunity import GAS_UNITS, Opportunity
 from titan_ml.rl.pricing import PoolSnapshot, price_token1_per_token0, quote_exact_input
 from titan_ml.rl.state import SIZE_FRACTIONS, part_of
 
 # (fee in pips, tick spacing) of the two shipped pools, in the order of settings.POOL_FILES.
 POOL_PARAMS = ((500, 10), (3000, 60))
 MIN_SIZE_WEI = 10**15  # 0.001 WETH
-GAS_UNITS = 230_000  # two V3 swaps in one transaction
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from titan_ml.rl.state import SIZE_FRACTIONS
 
+GAS_UNITS = 230_000  # two V3 swaps in one transaction: a trade's gas when nothing says more
+
 
 @dataclass(frozen=True)
 class Opportunity:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from titan_common.errors import InvalidInputError
 from titan_ml.api.schemas import ActionOut, RlActionResponse, RlStateIn
 from titan_ml.rl.agent import QLearningAgent
-from titan_ml.rl.market import GAS_UNITS
+from titan_ml.rl.opportunity import GAS_UNITS
 from titan_ml.rl.state import ACTIONS, State, discretise
 from titan_ml.rl.train import EXECUTE_FULL
 from titan_ml.serving.registry import ModelRegistry

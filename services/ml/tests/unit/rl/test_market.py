@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from titan_ml.rl.market import GAS_UNITS, find_gaps, load_events, opportunity, round_trip
+from titan_ml.rl.market import find_gaps, load_events, opportunity, round_trip
+from titan_ml.rl.opportunity import GAS_UNITS
 from titan_ml.rl.state import SIZE_FRACTIONS, part_of
 
 

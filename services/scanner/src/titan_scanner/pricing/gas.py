@@ -42,16 +42,19 @@ class GasQuote:
         return self.base_fee_wei + self.priority_fee_wei
 
 
+def _bid_milli(multiplier: float) -> int:
+    """The bid multiplier as an integer ratio over 1000."""
+    return max(1, round(multiplier * 1000))
+
+
 def apply_bid(price_wei: int, multiplier: float) -> int:
-    """The gas price after the policy's bid multiplier, as an integer ratio, rounded up."""
-    milli = max(1, round(multiplier * 1000))
-    return -(-price_wei * milli // 1000)
+    """The gas price after the policy's bid multiplier, rounded up."""
+    return -(-price_wei * _bid_milli(multiplier) // 1000)
 
 
 def without_bid(price_wei: int, multiplier: float) -> int:
     """The price before `apply_bid` (the same or a wei less: that rounded up)."""
-    milli = max(1, round(multiplier * 1000))
-    return price_wei * 1000 // milli
+    return price_wei * 1000 // _bid_milli(multiplier)
 
 
 def _ceil_div(a: int, b: int) -> int:

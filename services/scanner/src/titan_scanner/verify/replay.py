@@ -133,14 +133,15 @@ class Replayer:
 
 
 async def verified_opportunities(
-    client: httpx.AsyncClient, base_token: str, block_from: int, block_to: int
+    client: httpx.AsyncClient, base_token: str, block_from: int, block_to: int, limit: int
 ) -> list[Opportunity]:
-    """The scanner's verified opportunities in the block range with `base_token`, newest first."""
+    """The scanner's newest `limit` verified opportunities in the block range with `base_token`,
+    newest first (pages past them are not asked for)."""
     found: list[Opportunity] = []
     cursor = None
     while True:
         params: dict[str, str | int] = {
-            "limit": PAGE,
+            "limit": min(PAGE, limit),
             "status": "verified",
             "token": base_token,
             "block_from": block_from,
@@ -156,8 +157,8 @@ async def verified_opportunities(
             if opportunity.base_token == base_token:
                 found.append(opportunity)
         cursor = body["next"]
-        if cursor is None:
-            return found
+        if cursor is None or len(found) >= limit:
+            return found[:limit]
 
 
 @dataclass

@@ -17,6 +17,15 @@ def _diverged(svc: Any) -> tuple[Any, Any]:
     return cheap, dear
 
 
+def _diverged_block(svc: Any, block: int) -> tuple[Any, Any]:
+    """The two pools, diverged, as the logs of `block`, and its marker: one batch to price."""
+    cheap, dear = _diverged(svc)
+    svc.update(cheap, block)
+    svc.update(dear, block, 1)
+    svc.block(block)
+    return cheap, dear
+
+
 async def test_divergence_is_published_with_exact_amounts(service: Any) -> None:
     cheap, dear = _diverged(service)
     arrived = time.time()
@@ -146,20 +155,14 @@ async def test_opportunities_are_prepared_while_the_policy_decides(
 
     monkeypatch.setattr(scanner.policy, "actions", slow_policy)
     monkeypatch.setattr(publication_module, "prepare", watched)
-    cheap, dear = _diverged(service)
-    service.update(cheap, 50)
-    service.update(dear, 50, 1)
-    service.block(50)
+    _diverged_block(service, 50)
     await wait_for(lambda: scanner.stats.published >= 1)
     assert before_answer and all(before_answer), before_answer
 
 
 async def test_nothing_below_min_profit_or_gas(service: Any, fake_ml: Any) -> None:
     fake_ml.base_fee = 10**15  # gas dearer than any profit here
-    cheap, dear = _diverged(service)
-    service.update(cheap, 30)
-    service.update(dear, 30, 1)
-    service.block(30)
+    _diverged_block(service, 30)
     scanner = service.runtime.scanner
     await wait_for(lambda: scanner.stats.rejected_unprofitable >= 1)
     assert scanner.stats.published == 0
@@ -179,10 +182,7 @@ async def test_equal_prices_never_reach_the_engine(service: Any, fake_engine: An
 async def test_engine_down_then_back(service: Any, fake_engine: Any) -> None:
     scanner = service.runtime.scanner
     fake_engine.down = True
-    cheap, dear = _diverged(service)
-    service.update(cheap, 50)
-    service.update(dear, 50, 1)
-    service.block(50)
+    _diverged_block(service, 50)
     await wait_for(lambda: scanner.stats.engine_errors >= 1)
     ready = await service.client.get("/ready")
     assert ready.status_code == 503
@@ -218,10 +218,7 @@ async def test_an_engine_heard_from_is_not_probed_until_it_fails(
 
 async def test_ml_down_gives_default_action_and_stale_gas(service: Any, fake_ml: Any) -> None:
     scanner = service.runtime.scanner
-    cheap, dear = _diverged(service)
-    service.update(cheap, 60)
-    service.update(dear, 60, 1)
-    service.block(60)
+    _, dear = _diverged_block(service, 60)
     await wait_for(lambda: scanner.stats.published >= 1)
     answered = scanner.policy.answered
     assert answered >= 1 and scanner.policy.defaulted == 0
@@ -281,10 +278,7 @@ async def test_stale_and_foreign_updates_are_ignored(service: Any) -> None:
 
 async def test_a_full_proof_queue_gives_way_oldest_first(service: Any) -> None:
     """Overload drops the oldest proof, recorded `skipped` in the history, never the newest."""
-    cheap, dear = _diverged(service)
-    service.update(cheap, 10)
-    service.update(dear, 10, 1)
-    service.block(10)
+    _diverged_block(service, 10)
     scanner = service.runtime.scanner
     await wait_for(lambda: scanner.stats.published >= 1)
     opp = scanner.publisher.recent[-1]
@@ -321,11 +315,8 @@ async def test_a_new_connections_snapshot_is_priced_whole_at_its_marker(service:
     """After a reconnection the snapshot mixes blocks: a pool at the snapshot's block 11,
     then one with a log of block 12 already applied. Closing the batch at that newer pool
     would price the first pool's cycles with the other pool's state of the old connection."""
-    cheap, dear = _diverged(service)
+    cheap, dear = _diverged_block(service, 10)
     scanner = service.runtime.scanner
-    service.update(cheap, 10)
-    service.update(dear, 10, 1)
-    service.block(10)
     await wait_for(lambda: scanner.stats.published >= 1)
     scanner.on_disconnect()
     scanner.on_connect()
@@ -376,10 +367,7 @@ async def test_the_policys_answers_are_counted_by_who_decided_inside_ml(
     """ML answers a state its agent never trained in with its threshold rule, and says so:
     the counts tell the two apart (the dashboard shows the agent's share)."""
     scanner = service.runtime.scanner
-    cheap, dear = _diverged(service)
-    service.update(cheap, 70)
-    service.update(dear, 70, 1)
-    service.block(70)
+    _, dear = _diverged_block(service, 70)
     await wait_for(lambda: scanner.stats.published >= 1)
     fake_ml.action_source = "threshold_rule"
     service.update(dear.model_copy(update={"reserve1": dear.reserve1 + 10**9}), 71)
