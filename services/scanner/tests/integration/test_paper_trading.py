@@ -1,5 +1,7 @@
 """Paper trades on the real devnet: the account's balance moves by the recorded profit, to the
-wei, and a trade that cannot pay back its input reverts and is recorded so, costing gas only."""
+wei, at the gas price the opportunity bid; a trade that cannot pay back its input reverts and is
+recorded so, costing gas only; a part of the size trades that part, as predicted; a bid below
+the base fee is refused."""
 
 from __future__ import annotations
 
@@ -38,9 +40,17 @@ def _balance(devnet: Any, token: str, account: str) -> int:
 
 
 def _cycle(
-    devnet: Any, first: dict[str, Any], second: dict[str, Any], amount_in: int
+    devnet: Any,
+    first: dict[str, Any],
+    second: dict[str, Any],
+    amount_in: int,
+    size_fraction: float = 1.0,
+    gas_price_wei: int | None = None,
 ) -> Opportunity:
-    """A two-hop WETH cycle, first pool then second, shaped as the scanner publishes it."""
+    """A two-hop WETH cycle, first pool then second, shaped as the scanner publishes it; its gas
+    price twice the newest base fee unless given."""
+    if gas_price_wei is None:
+        gas_price_wei = 2 * devnet.w3.eth.get_block("latest")["baseFeePerGas"]
     weth = devnet.manifest["contracts"]["weth"]
     other = first["token1"] if first["token0"] == weth else first["token0"]
     hops = [
@@ -57,11 +67,12 @@ def _cycle(
         "amount_out": "0",
         "gross_profit": "0",
         "gas_units": 45_000 + 2 * 62_000,
-        "gas_price_wei": "1",
+        "gas_price_wei": str(gas_price_wei),
         "gas_cost": "0",
         "net_profit": "0",
         "hops": hops,
-        "action": {"execute": True, "size_fraction": 1.0, "gas_bid_multiplier": 1.0, "source": "default"},
+        "action": {"execute": True, "size_fraction": size_fraction, "gas_bid_multiplier": 1.0,
+                   "source": "default"},
         "verification": {"status": "pending"},
         "detected_at": 0.0,
         "latency_ms": 0.0,
@@ -110,6 +121,7 @@ async def test_paper_trades_land_and_revert_as_recorded(market: Any) -> None:
         receipt = devnet.w3.eth.get_transaction_receipt(landed.tx_hash)
         assert landed.block_landed == receipt["blockNumber"] > landed.block_found
         assert landed.gas_cost_wei == receipt["gasUsed"] * receipt["effectiveGasPrice"] > 0
+        assert receipt["effectiveGasPrice"] == profitable.gas_price_wei == landed.gas_price_bid_wei
 
         reverted = await trader.trade(losing)
         assert reverted.status == "reverted" and reverted.tx_hash is not None
@@ -125,6 +137,45 @@ async def test_paper_trades_land_and_revert_as_recorded(market: Any) -> None:
         stale = await trader.trade(profitable)
         assert stale.status == "reverted" and _balance(devnet, weth, account) == after
         assert stale.block_landed is not None and stale.block_landed > stale.block_found
+
+        # The policy's gas bid below the chain's base fee: the node refuses the transaction.
+        base_fee = devnet.w3.eth.get_block("latest")["baseFeePerGas"]
+        low = _cycle(devnet, first, second, amount_in, gas_price_wei=base_fee // 2)
+        refused = await trader.trade(low)
+        assert refused.status == "failed" and refused.tx_hash is None
+        assert refused.error is not None and refused.error.startswith("not sent")
+        assert _balance(devnet, weth, account) == after
+    finally:
+        await chain.close()
+
+
+async def test_a_paper_trade_at_a_size_fraction_trades_that_part(market: Any) -> None:
+    devnet = market
+    weth = devnet.manifest["contracts"]["weth"]
+    pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
+    first, second = pair[0], next(
+        p for p in pair[1:] if {p["token0"], p["token1"]} == {pair[0]["token0"], pair[0]["token1"]}
+    )  # fmt: skip
+    devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+    amount_in = 3 * 10**18 + 1
+    whole = _cycle(devnet, first, second, amount_in)
+    quarter = _cycle(devnet, first, second, amount_in, size_fraction=0.25)
+    part = amount_in // 4
+    # what a quarter pays now, by the executor itself: more than a quarter of the whole's
+    # profit (the price moves less), and not the whole's amount
+    part_out = _cycle(devnet, first, second, part).amount_out
+    assert part_out - part > (whole.amount_out - amount_in) // 4 > 0
+
+    account = devnet.manifest["verifier"]
+    chain = ChainReader(devnet.rpc_url, timeout=10)
+    trader = PaperTrader(chain, devnet.manifest["contracts"]["arb_executor"], account)
+    try:
+        before = _balance(devnet, weth, account)
+        traded = await trader.trade(quarter)
+        assert traded.status == "landed", traded.error
+        assert (traded.size_fraction, traded.amount_in) == (0.25, part)
+        assert traded.predicted_amount_out == traded.realized_amount_out == part_out
+        assert _balance(devnet, weth, account) - before == traded.realized_profit == part_out - part
     finally:
         await chain.close()
 

@@ -54,6 +54,7 @@ async def stats(rt: Annotated[Runtime, Depends(runtime)]) -> Stats:
             landed=paper.get("landed", 0),
             reverted=paper.get("reverted", 0),
             failed=paper.get("failed", 0),
+            dropped=0 if s.paper is None else s.paper.dropped,
             realized_profit_wei=realized_profit,
         ),
         policy=PolicyCounts(

@@ -6,6 +6,7 @@ from titan_scanner.history.models import PaperTradeRow
 from titan_scanner.verify.paper import PaperTrade
 
 _AMOUNTS = (
+    "gas_price_bid_wei",
     "amount_in",
     "predicted_amount_out",
     "realized_amount_out",

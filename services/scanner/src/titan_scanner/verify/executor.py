@@ -71,6 +71,36 @@ def decode_amounts(data: bytes) -> list[int]:
     return [int(a) for a in amounts]
 
 
+def trade_size(amount_in: int, size_fraction: float) -> int:
+    """The input of a trade at the policy's size fraction, rounded down: the fraction is kept
+    to three decimals and applied as an integer ratio (0.25 is exactly a quarter)."""
+    milli = min(1000, max(0, round(size_fraction * 1000)))
+    return amount_in * milli // 1000
+
+
+async def executor_amount_out(
+    chain: ChainReader,
+    executor: str,
+    sender: str,
+    opportunity: Opportunity,
+    amount_in: int,
+    block: int,
+) -> int | None:
+    """The executor's final amount for `amount_in` along the opportunity's path at `block`, sent
+    from `sender`; None when the call reverts. A node that does not answer raises."""
+    tx = {
+        "from": sender,
+        "to": executor,
+        "data": "0x" + encode_execute(opportunity, amount_in=amount_in).hex(),
+    }
+    try:
+        return decode_amounts(await chain.call(tx, block))[-1]
+    except Exception as exc:
+        if node_unreachable(exc):
+            raise
+        return None
+
+
 class Verifier:
     def __init__(
         self, chain: ChainReader, executor: str, sender: str, max_age: int = MAX_AGE_BLOCKS

@@ -1,14 +1,22 @@
-"""Paper trading: the opportunities the policy would execute, sent for real from one account.
+"""Paper trading: the opportunities the policy would execute, sent for real from one account,
+as the policy decided them: at its size fraction and at its gas bid.
 
-Each trade is `TitanArbExecutor.execute(hops, amountIn, minAmountOut=amountIn)`: a trade that
-can no longer pay back its input reverts instead of losing it, and only the gas is spent. The
-outcome is read from the receipt: `landed` with the amount the executor transferred back (its
-final ERC-20 `Transfer` to the account), `reverted`, or `failed` when the transaction was not
-sent or no receipt came within `RECEIPT_TIMEOUT_S`.
+Each trade is `TitanArbExecutor.execute(hops, amountIn, minAmountOut=amountIn)` with `amountIn`
+the opportunity's input times the action's size fraction: a trade that can no longer pay back
+its input reverts instead of losing it, and only the gas is spent. The gas price offered is the
+opportunity's own (the forecast price times the action's bid multiplier), as a legacy
+`gasPrice`: every EVM chain takes it, and above the base fee it is all tip, which the block
+builder orders by. The outcome is read from the receipt: `landed` with the amount the executor
+transferred back (its final ERC-20 `Transfer` to the account), `reverted`, or `failed` when the
+node refused the transaction (a bid below the base fee is refused) or no receipt came within
+`RECEIPT_TIMEOUT_S`. What the trade should have paid is the executor's amount out at the
+opportunity's block for that input: the proven `amount_out` at full size, for a part an
+`eth_call` made once the trade has its receipt (the chain is then past that block).
 
-Trades go one at a time from one account, nonces in order. On the devnet the account is one
-of anvil's unlocked test accounts (`eth_sendTransaction`); elsewhere transactions are signed
-here with the key from the settings, which is never logged.
+Trades go one at a time from one account, nonces in order; while one waits for its receipt
+others queue, and past `QUEUE_LIMIT` the oldest give way (counted, never sent, not recorded).
+On the devnet the account is one of anvil's unlocked test accounts (`eth_sendTransaction`);
+elsewhere transactions are signed here with the key from the settings, which is never logged.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import structlog
@@ -25,7 +34,7 @@ from hexbytes import HexBytes
 
 from titan_common.models import Address, BigInt, Opportunity, SignedBigInt, WireModel
 from titan_scanner.chain import ChainReader
-from titan_scanner.verify.executor import encode_execute
+from titan_scanner.verify.executor import encode_execute, executor_amount_out, trade_size
 
 _log = structlog.get_logger("scanner.paper")
 
@@ -37,7 +46,7 @@ RECEIPT_POLL_S = 0.1
 # the revert is an outcome worth recording): the scanner's own estimate with headroom.
 GAS_HEADROOM = 2
 MIN_GAS = 200_000
-# Trades waiting at most; past it the oldest give way (recorded `failed`, never sent).
+# Trades waiting at most; past it the oldest give way.
 QUEUE_LIMIT = 64
 
 PaperStatus = Literal["landed", "reverted", "failed"]
@@ -53,8 +62,13 @@ class PaperTrade(WireModel):
     block_found: int  # the opportunity's block
     block_landed: int | None
     status: PaperStatus
+    size_fraction: float  # the action's: `amount_in` is the opportunity's input times it
+    gas_bid_multiplier: float  # the action's: `gas_price_bid_wei` is the forecast price times it
+    gas_price_bid_wei: BigInt  # the gas price the transaction offered
     amount_in: BigInt
-    predicted_amount_out: BigInt
+    # the executor's amount out for `amount_in` at the opportunity's block; None when that
+    # call reverted (a part of a route can fail where the whole pays) or could not be made
+    predicted_amount_out: BigInt | None
     realized_amount_out: BigInt | None
     realized_profit: SignedBigInt | None  # realized amount out - amount in
     gas_used: int | None
@@ -86,59 +100,74 @@ def realized_amount_out(
     return found
 
 
-def outcome(
-    opportunity: Opportunity,
-    account: str,
-    executor: str,
-    receipt: Mapping[str, Any],
-    sent_at: float,
-) -> PaperTrade:
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A trade as the policy decided it: the input at its size fraction, what that input pays
+    at the opportunity's block, and the account it goes from."""
+
+    opportunity: Opportunity
+    account: str
+    amount_in: int
+    predicted_amount_out: int | None
+
+    @classmethod
+    def of(cls, opportunity: Opportunity, account: str) -> Order:
+        """The order of the opportunity's action; what a part pays is not known yet."""
+        amount_in = trade_size(opportunity.amount_in, opportunity.action.size_fraction)
+        whole = amount_in == opportunity.amount_in
+        return cls(opportunity, account, amount_in, opportunity.amount_out if whole else None)
+
+    def record(self, status: PaperStatus, sent_at: float, **outcome: Any) -> PaperTrade:
+        o = self.opportunity
+        return PaperTrade(
+            opportunity_id=o.id,
+            chain_id=o.chain_id,
+            account=self.account,
+            block_found=o.block_number,
+            status=status,
+            size_fraction=o.action.size_fraction,
+            gas_bid_multiplier=o.action.gas_bid_multiplier,
+            gas_price_bid_wei=o.gas_price_wei,
+            amount_in=self.amount_in,
+            predicted_amount_out=self.predicted_amount_out,
+            sent_at=sent_at,
+            **outcome,
+        )
+
+
+def outcome(order: Order, executor: str, receipt: Mapping[str, Any], sent_at: float) -> PaperTrade:
     """The trade's record from its receipt."""
     landed = int(receipt["status"]) == 1
-    token = opportunity.hops[-1].token_out
-    realized = realized_amount_out(receipt, token, executor, account) if landed else None
+    token = order.opportunity.hops[-1].token_out
+    realized = realized_amount_out(receipt, token, executor, order.account) if landed else None
     gas_used = int(receipt["gasUsed"])
     price = int(receipt["effectiveGasPrice"])
-    return PaperTrade(
-        opportunity_id=opportunity.id,
-        chain_id=opportunity.chain_id,
-        account=account,
+    return order.record(
+        "landed" if landed else "reverted",
+        sent_at,
         tx_hash="0x" + HexBytes(receipt["transactionHash"]).hex().removeprefix("0x"),
-        block_found=opportunity.block_number,
         block_landed=int(receipt["blockNumber"]),
-        status="landed" if landed else "reverted",
-        amount_in=opportunity.amount_in,
-        predicted_amount_out=opportunity.amount_out,
         realized_amount_out=realized,
-        realized_profit=None if realized is None else realized - opportunity.amount_in,
+        realized_profit=None if realized is None else realized - order.amount_in,
         gas_used=gas_used,
         effective_gas_price_wei=price,
         gas_cost_wei=gas_used * price,
         error="no transfer back to the account" if landed and realized is None else None,
-        sent_at=sent_at,
     )
 
 
-def failed(
-    opportunity: Opportunity, account: str, reason: str, tx_hash: str | None = None
-) -> PaperTrade:
-    return PaperTrade(
-        opportunity_id=opportunity.id,
-        chain_id=opportunity.chain_id,
-        account=account,
+def failed(order: Order, reason: str, tx_hash: str | None = None) -> PaperTrade:
+    return order.record(
+        "failed",
+        time.time(),
         tx_hash=tx_hash,
-        block_found=opportunity.block_number,
         block_landed=None,
-        status="failed",
-        amount_in=opportunity.amount_in,
-        predicted_amount_out=opportunity.amount_out,
         realized_amount_out=None,
         realized_profit=None,
         gas_used=None,
         effective_gas_price_wei=None,
         gas_cost_wei=None,
         error=reason[:200],
-        sent_at=time.time(),
     )
 
 
@@ -165,26 +194,24 @@ class PaperTrader:
         self._nonce: int | None = None  # the next nonce; read from the node when unknown
         self._lock = asyncio.Lock()
         self._queue: asyncio.Queue[Opportunity] = asyncio.Queue(QUEUE_LIMIT)
-        self._dropped: list[PaperTrade] = []  # given way in the queue, recorded by `run`
+        self.dropped = 0  # offered trades that gave way in a full queue, never sent
 
     def offer(self, opportunity: Opportunity) -> None:
         """Queue a trade if the policy would execute it; a full queue drops its oldest."""
         if not opportunity.action.execute:
             return
         if self._queue.full():
-            oldest = self._queue.get_nowait()
-            _log.warning("scanner.paper.queue_full", dropped=oldest.id)
-            self._dropped.append(failed(oldest, self.account, "not sent: queue full"))
+            self._queue.get_nowait()
+            self.dropped += 1
+            if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, 8, ...: a note, not a flood
+                _log.warning("scanner.paper.queue_full", dropped=self.dropped)
         self._queue.put_nowait(opportunity)
 
     async def run(self) -> None:
-        """Trade what is offered, in order, recording each outcome (and each dropped trade)."""
+        """Trade what is offered, in order, recording each outcome."""
         while True:
             opportunity = await self._queue.get()
-            trade = await self.trade(opportunity)
-            dropped, self._dropped = self._dropped, []
-            for result in [*dropped, trade]:
-                await self._record(result)
+            await self._record(await self.trade(opportunity))
 
     async def _record(self, trade: PaperTrade) -> None:
         if self.record is None:
@@ -208,17 +235,34 @@ class PaperTrader:
         )
         return result
 
+    async def _predicted(self, order: Order) -> Order:
+        """The order with what its part pays at the opportunity's block, asked once the chain
+        is past that block (a node's call at its newest block can see the next one's swaps)."""
+        if order.predicted_amount_out is not None or order.amount_in == 0:
+            return order
+        o = order.opportunity
+        try:
+            predicted = await executor_amount_out(
+                self.chain, self.executor, self.account, o, order.amount_in, o.block_number
+            )
+        except Exception:  # the node did not answer: the outcome stands, its forecast unknown
+            return order
+        return replace(order, predicted_amount_out=predicted)
+
     async def _trade(self, opportunity: Opportunity) -> PaperTrade:
         w3 = self.chain.w3
+        order = Order.of(opportunity, self.account)
+        if order.amount_in == 0:
+            return failed(order, "not sent: nothing to trade at this size fraction")
         try:
             if self._nonce is None:
                 self._nonce = await w3.eth.get_transaction_count(self.account, "pending")  # type: ignore[arg-type]
-            tx = self._tx(opportunity, self._nonce)
+            tx = self._tx(order, self._nonce)
             sent_at = time.time()
             tx_hash = await self._send(tx)
         except Exception as exc:
             self._nonce = None  # the node's count is the truth again
-            return failed(opportunity, self.account, f"not sent: {_reason(exc)}")
+            return failed(order, f"not sent: {_reason(exc)}")
         self._nonce += 1
         try:
             receipt: Any = await w3.eth.wait_for_transaction_receipt(
@@ -229,17 +273,20 @@ class PaperTrader:
         except Exception as exc:
             self._nonce = None
             hex_hash = "0x" + tx_hash.hex().removeprefix("0x")
-            return failed(opportunity, self.account, f"no receipt: {_reason(exc)}", hex_hash)
-        return outcome(opportunity, self.account, self.executor, receipt, sent_at)
+            return failed(order, f"no receipt: {_reason(exc)}", hex_hash)
+        return outcome(await self._predicted(order), self.executor, receipt, sent_at)
 
-    def _tx(self, opportunity: Opportunity, nonce: int) -> dict[str, Any]:
-        data = encode_execute(opportunity, min_amount_out=opportunity.amount_in)
+    def _tx(self, order: Order, nonce: int) -> dict[str, Any]:
+        data = encode_execute(
+            order.opportunity, min_amount_out=order.amount_in, amount_in=order.amount_in
+        )
         return {
             "from": self.account,
             "to": self.executor,
             "data": "0x" + data.hex(),
             "nonce": nonce,
-            "gas": max(MIN_GAS, opportunity.gas_units * GAS_HEADROOM),
+            "gas": max(MIN_GAS, order.opportunity.gas_units * GAS_HEADROOM),
+            "gasPrice": order.opportunity.gas_price_wei,
             "value": 0,
         }
 
@@ -247,13 +294,9 @@ class PaperTrader:
         w3 = self.chain.w3
         if self.signer is None:
             return HexBytes(await w3.eth.send_transaction(tx))  # type: ignore[arg-type]
-        block: Any = await w3.eth.get_block("latest")
-        priority = int(await w3.eth.max_priority_fee)
         tx = dict(tx)
         tx.pop("from")
         tx["chainId"] = int(await w3.eth.chain_id)
-        tx["maxPriorityFeePerGas"] = priority
-        tx["maxFeePerGas"] = 2 * int(block["baseFeePerGas"]) + priority
         signed = self.signer.sign_transaction(tx)
         return HexBytes(await w3.eth.send_raw_transaction(signed.raw_transaction))
 

@@ -26,18 +26,18 @@ from pathlib import Path
 import httpx
 
 from titan_common.models import Opportunity
-from titan_scanner.chain import ChainReader, node_unreachable
+from titan_scanner.chain import ChainReader
 from titan_scanner.pricing.gas import without_bid
-from titan_scanner.verify.executor import decode_amounts, encode_execute
+from titan_scanner.verify.executor import executor_amount_out, trade_size
 
-# The agent's size fractions (titan_ml.rl.state.SIZE_FRACTIONS), as exact ratios.
-FRACTIONS: tuple[tuple[int, int], ...] = ((1, 4), (1, 2), (1, 1))
+# The agent's size fractions (titan_ml.rl.state.SIZE_FRACTIONS).
+FRACTIONS: tuple[float, ...] = (0.25, 0.5, 1.0)
 CONCURRENT = 8  # opportunities replayed at once (6 calls each)
 PAGE = 500
 
 
-def fraction_label(fraction: tuple[int, int]) -> str:
-    return f"{fraction[0] / fraction[1]:g}"
+def fraction_label(fraction: float) -> str:
+    return f"{fraction:g}"
 
 
 COLUMNS = [
@@ -94,24 +94,14 @@ class Replayer:
         self.chain, self.executor, self.sender = chain, executor, sender
 
     async def amount_out(self, opportunity: Opportunity, amount_in: int, block: int) -> int | None:
-        """The executor's final amount for `amount_in` along the path at `block`; None when
-        the call reverts. A node that does not answer raises."""
-        tx = {
-            "from": self.sender,
-            "to": self.executor,
-            "data": "0x" + encode_execute(opportunity, amount_in=amount_in).hex(),
-        }
-        try:
-            return decode_amounts(await self.chain.call(tx, block))[-1]
-        except Exception as exc:
-            if node_unreachable(exc):
-                raise
-            return None
+        return await executor_amount_out(
+            self.chain, self.executor, self.sender, opportunity, amount_in, block
+        )
 
     async def replay(self, opportunity: Opportunity) -> Replay | None:
         """The replay of a verified opportunity; None when its chain is not this one."""
         block = opportunity.block_number
-        sizes = tuple(opportunity.amount_in * a // b for a, b in FRACTIONS)
+        sizes = tuple(trade_size(opportunity.amount_in, f) for f in FRACTIONS)
         calls = [self.amount_out(opportunity, s, block) for s in sizes]
         calls += [self.amount_out(opportunity, s, block + 1) for s in sizes]
         outs = await asyncio.gather(*calls)

@@ -17,6 +17,9 @@ def _trade(n: int, landed: bool) -> PaperTrade:
         block_found=n,
         block_landed=n + 1,
         status="landed" if landed else "reverted",
+        size_fraction=1.0,
+        gas_bid_multiplier=1.0,
+        gas_price_bid_wei=7,
         amount_in=BIG,
         predicted_amount_out=BIG + 9,
         realized_amount_out=BIG + 9 if landed else None,
@@ -30,7 +33,13 @@ def _trade(n: int, landed: bool) -> PaperTrade:
 
 async def test_paper_trades_newest_first_with_big_numbers_as_strings(service: Service) -> None:
     empty = (await service.client.get("/api/stats")).json()["paper_trades"]
-    assert empty == {"landed": 0, "reverted": 0, "failed": 0, "realized_profit_wei": "0"}
+    assert empty == {
+        "landed": 0,
+        "reverted": 0,
+        "failed": 0,
+        "dropped": 0,
+        "realized_profit_wei": "0",
+    }
     for n, landed in ((1, True), (2, False), (3, True)):
         await service.runtime.repository.save_paper_trade(_trade(n, landed))
     first = (await service.client.get("/api/paper-trades", params={"limit": 2})).json()
@@ -41,6 +50,12 @@ async def test_paper_trades_newest_first_with_big_numbers_as_strings(service: Se
     rest = (await service.client.get("/api/paper-trades", params={"cursor": first["next"]})).json()
     assert [t["opportunity_id"] for t in rest["items"]] == ["31337-1-x"] and rest["next"] is None
     counts = (await service.client.get("/api/stats")).json()["paper_trades"]
-    assert counts == {"landed": 2, "reverted": 1, "failed": 0, "realized_profit_wei": "18"}
+    assert counts == {
+        "landed": 2,
+        "reverted": 1,
+        "failed": 0,
+        "dropped": 0,
+        "realized_profit_wei": "18",
+    }
     bad = await service.client.get("/api/paper-trades", params={"cursor": "x"})
     assert bad.status_code == 422

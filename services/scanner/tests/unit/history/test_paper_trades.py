@@ -1,10 +1,12 @@
 """Paper trades in the history: the table added to an existing database, round trips exact
-past 64 bits, pages newest first, counts by status with the landed profit summed."""
+past 64 bits, pages newest first, counts by status with the landed profit summed; rows of an
+older version keep their trades as traded (whole, at no known bid)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import inspect
 
@@ -25,8 +27,11 @@ def _trade(n: int, status: PaperStatus, profit: int | None = None) -> PaperTrade
         block_found=n,
         block_landed=n + 1 if landed else None,
         status=status,
+        size_fraction=0.5 if n % 2 else 1.0,
+        gas_bid_multiplier=1.25,
+        gas_price_bid_wei=2**70 + n,
         amount_in=BIG,
-        predicted_amount_out=BIG + 10,
+        predicted_amount_out=None if n == 3 else BIG + 10,
         realized_amount_out=None if profit is None else BIG + profit,
         realized_profit=profit,
         gas_used=150_000 if landed else None,
@@ -76,5 +81,31 @@ def test_a_database_at_the_first_revision_gets_the_table(tmp_path: Path) -> None
     repo = OpportunityRepository.open(url)
     try:
         assert "paper_trades" in inspect(repo.engine).get_table_names()
+    finally:
+        repo.close()
+
+
+async def test_trades_of_the_previous_revision_read_as_whole_trades(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        columns = "opportunity_id, chain_id, account, block_found, status, amount_in, "
+        columns += "predicted_amount_out, sent_at"
+        connection.execute(
+            sa.text(f"INSERT INTO paper_trades ({columns}) VALUES "
+                    f"('31337-5-x', 31337, '0x{'f' * 40}', 5, 'failed', '{BIG}', '{BIG + 1}', 2.0)")
+        )  # fmt: skip
+    engine.dispose()
+    repo = OpportunityRepository.open(url)
+    try:
+        [old], _ = await repo.paper_trades()
+        assert (old.size_fraction, old.gas_bid_multiplier, old.gas_price_bid_wei) == (1.0, 1.0, 0)
+        assert (old.amount_in, old.predicted_amount_out) == (BIG, BIG + 1)
+        await repo.save_paper_trade(_trade(3, "failed"))  # no forecast for its part: NULL
+        newest, _ = await repo.paper_trades(limit=1)
+        assert newest[0].predicted_amount_out is None
     finally:
         repo.close()

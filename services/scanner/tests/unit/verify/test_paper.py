@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from titan_common.models import Opportunity
 from titan_scanner.settings import ScannerSettings
-from titan_scanner.verify.paper import TRANSFER_TOPIC, PaperTrader, outcome
+from titan_scanner.verify.executor import trade_size
+from titan_scanner.verify.paper import QUEUE_LIMIT, TRANSFER_TOPIC, Order, PaperTrader, outcome
 
 WETH = "0x" + "1" * 40
 OTHER = "0x" + "2" * 40
@@ -19,7 +20,9 @@ ACCOUNT = "0x" + "f" * 40
 KEY = "0x" + "4c" * 32  # a throwaway key, never a funded one
 
 
-def _opportunity(amount_in: int = 1000, amount_out: int = 1100) -> Opportunity:
+def _opportunity(
+    amount_in: int = 1000, amount_out: int = 1100, size_fraction: float = 1.0
+) -> Opportunity:
     hop = {"pool": "0x" + "a" * 40, "dex": "uniswap_v2", "kind": "v2", "fee_bps": 30}
     return Opportunity.model_validate(
         {
@@ -31,7 +34,7 @@ def _opportunity(amount_in: int = 1000, amount_out: int = 1100) -> Opportunity:
             "amount_out": str(amount_out),
             "gross_profit": str(amount_out - amount_in),
             "gas_units": 169_000,
-            "gas_price_wei": "1",
+            "gas_price_wei": "2500000009",
             "gas_cost": "1",
             "net_profit": "1",
             "hops": [
@@ -52,8 +55,8 @@ def _opportunity(amount_in: int = 1000, amount_out: int = 1100) -> Opportunity:
             ],
             "action": {
                 "execute": True,
-                "size_fraction": 1.0,
-                "gas_bid_multiplier": 1.0,
+                "size_fraction": size_fraction,
+                "gas_bid_multiplier": 1.25,
                 "source": "default",
             },
             "verification": {"status": "pending"},
@@ -91,11 +94,13 @@ def test_a_landed_trade_reads_the_final_transfer_to_the_account() -> None:
         _transfer(WETH, "0x" + "b" * 40, EXECUTOR, 1103),  # the last pool pays the executor
         _transfer(WETH, EXECUTOR, ACCOUNT, 1103),  # and the executor the account
     ]
-    trade = outcome(_opportunity(), ACCOUNT, EXECUTOR, _receipt(1, logs), sent_at=1.0)
+    trade = outcome(Order.of(_opportunity(), ACCOUNT), EXECUTOR, _receipt(1, logs), sent_at=1.0)
     assert trade.status == "landed"
     assert trade.realized_amount_out == 1103 and trade.realized_profit == 103
     assert trade.predicted_amount_out == 1100 and trade.amount_in == 1000
     assert (trade.block_found, trade.block_landed) == (7, 9)
+    assert (trade.size_fraction, trade.gas_bid_multiplier) == (1.0, 1.25)
+    assert trade.gas_price_bid_wei == 2_500_000_009
     assert trade.tx_hash == "0x" + "ab" * 32
     assert trade.gas_used == 150_000 and trade.effective_gas_price_wei == 2_000_000_007
     assert trade.gas_cost_wei == 150_000 * 2_000_000_007 and trade.error is None
@@ -108,17 +113,31 @@ def test_hex_string_fields_as_a_node_sends_them_read_the_same() -> None:
     log["topics"] = ["0x" + bytes(t).hex() for t in log["topics"]]
     log["data"] = "0x" + bytes(log["data"]).hex()
     log["address"] = WETH.upper().replace("0X", "0x")
-    trade = outcome(
-        _opportunity(), ACCOUNT.upper().replace("0X", "0x"), EXECUTOR, _receipt(1, [log]), 1.0
-    )
+    order = Order.of(_opportunity(), ACCOUNT.upper().replace("0X", "0x"))
+    trade = outcome(order, EXECUTOR, _receipt(1, [log]), 1.0)
     assert trade.realized_amount_out == 1001 and trade.realized_profit == 1
 
 
 def test_a_reverted_trade_has_no_amount_out_but_its_gas() -> None:
-    trade = outcome(_opportunity(), ACCOUNT, EXECUTOR, _receipt(0, []), sent_at=1.0)
+    trade = outcome(Order.of(_opportunity(), ACCOUNT), EXECUTOR, _receipt(0, []), sent_at=1.0)
     assert trade.status == "reverted"
     assert trade.realized_amount_out is None and trade.realized_profit is None
     assert trade.gas_cost_wei == 150_000 * 2_000_000_007
+
+
+def test_a_part_of_the_size_is_judged_against_its_own_input() -> None:
+    """At a size fraction the trade's input is that part, and its profit is counted from it."""
+    half = _opportunity(size_fraction=0.5)
+    assert Order.of(half, ACCOUNT) == Order(half, ACCOUNT, 500, None)  # its pay not known yet
+    assert Order.of(_opportunity(), ACCOUNT).predicted_amount_out == 1100  # the proven amount
+    logs = [_transfer(WETH, EXECUTOR, ACCOUNT, 552)]
+    trade = outcome(Order(half, ACCOUNT, 500, 551), EXECUTOR, _receipt(1, logs), sent_at=1.0)
+    assert (trade.amount_in, trade.predicted_amount_out, trade.realized_amount_out) == (
+        500,
+        551,
+        552,
+    )
+    assert trade.realized_profit == 52 and trade.size_fraction == 0.5
 
 
 def test_a_landed_trade_without_the_transfer_back_says_so() -> None:
@@ -126,7 +145,7 @@ def test_a_landed_trade_without_the_transfer_back_says_so() -> None:
         _transfer(WETH, EXECUTOR, "0x" + "c" * 40, 1100),
         _transfer(OTHER, EXECUTOR, ACCOUNT, 9),
     ]
-    trade = outcome(_opportunity(), ACCOUNT, EXECUTOR, _receipt(1, logs), sent_at=1.0)
+    trade = outcome(Order.of(_opportunity(), ACCOUNT), EXECUTOR, _receipt(1, logs), sent_at=1.0)
     assert trade.status == "landed" and trade.realized_amount_out is None
     assert trade.error == "no transfer back to the account"
 
@@ -167,3 +186,26 @@ def test_the_key_must_be_the_paper_account() -> None:
     with pytest.raises(ValueError, match="SCANNER_PAPER_ACCOUNT"):
         PaperTrader(None, EXECUTOR, ACCOUNT, signer)  # type: ignore[arg-type]
     assert PaperTrader(None, EXECUTOR, signer.address, signer).account == signer.address  # type: ignore[arg-type]
+
+
+def test_the_size_fraction_is_applied_in_integers_exactly() -> None:
+    big = 2**200 + 3  # far past a float's 53 bits
+    assert trade_size(big, 0.25) == big // 4 and trade_size(big, 0.5) == big // 2
+    assert trade_size(big, 1.0) == big and trade_size(big, 0.0) == 0
+    assert trade_size(1000, 0.3333) == 333
+
+
+def test_a_full_queue_drops_its_oldest_and_counts_them_without_records() -> None:
+    recorded: list[Any] = []
+
+    async def record(trade: Any) -> None:
+        recorded.append(trade)
+
+    trader = PaperTrader(None, EXECUTOR, ACCOUNT, record=record)  # type: ignore[arg-type]
+    held = _opportunity().model_copy(
+        update={"action": _opportunity().action.model_copy(update={"execute": False})}
+    )
+    trader.offer(held)  # the policy skips it: not queued, not dropped
+    for _ in range(QUEUE_LIMIT + 5):
+        trader.offer(_opportunity())
+    assert trader.dropped == 5 and trader._queue.qsize() == QUEUE_LIMIT and recorded == []
