@@ -19,7 +19,7 @@ from titan_scanner.chain import ChainReader
 from titan_scanner.runtime import build_runtime
 from titan_scanner.settings import ScannerSettings
 from titan_scanner.verify.executor import decode_amounts, encode_execute
-from titan_scanner.verify.paper import PaperTrader
+from titan_scanner.verify.paper import PaperTrade, PaperTrader
 
 BALANCE_OF = "0x70a08231"
 
@@ -59,7 +59,7 @@ def _cycle(
         for p, a, b in ((first, weth, other), (second, other, weth))
     ]  # fmt: skip
     shape: dict[str, Any] = {
-        "id": f"31337-{devnet.w3.eth.block_number}-paper",
+        "id": f"31337-{devnet.w3.eth.block_number}-{first['address'][2:10].lower()}",
         "chain_id": 31337,
         "block_number": devnet.w3.eth.block_number,
         "base_token": weth,
@@ -226,13 +226,54 @@ async def test_a_signed_paper_trade_lands_and_offered_trades_are_recorded(
                 break
             await asyncio.sleep(0.1)
         worker.cancel()
-        assert [t.status for t in saved] == ["reverted", "landed"]
-        assert saved[1].opportunity_id == profitable.id
+        # sent one after the other, settled side by side: saved in either order
+        by_id = {t.opportunity_id: t for t in saved}
+        assert by_id[profitable.id].status == "landed" and len(by_id) == 2
+        assert {t.status for t in saved} == {"landed", "reverted"}
         gained = _balance(devnet, weth, signer.address) - before
-        assert saved[1].realized_profit == gained > 0
+        assert by_id[profitable.id].realized_profit == gained > 0
         assert (await rt.repository.paper_trade_counts()) == (
             {"landed": 1, "reverted": 1},
             gained,
         )
     finally:
         await rt.stop()
+
+
+async def test_a_trade_the_node_drops_fails_soon_and_frees_its_nonce(market: Any) -> None:
+    """A bid the base fee overtakes before it is mined: anvil drops the transaction. The trade
+    fails within seconds, not at the receipt timeout, and the next trade takes its nonce."""
+    devnet = market
+    weth = devnet.manifest["contracts"]["weth"]
+    pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
+    first, second = pair[0], next(
+        p for p in pair[1:] if {p["token0"], p["token1"]} == {pair[0]["token0"], pair[0]["token1"]}
+    )  # fmt: skip
+    devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+    base_fee = devnet.w3.eth.get_block("latest")["baseFeePerGas"]
+    account = devnet.manifest["verifier"]
+    chain = ChainReader(devnet.rpc_url, timeout=10)
+    trader = PaperTrader(chain, devnet.manifest["contracts"]["arb_executor"], account)
+    devnet.rpc("evm_setAutomine", False)
+    devnet.rpc("evm_setIntervalMining", 1)
+    try:
+        outbid = _cycle(devnet, first, second, 10**17, gas_price_wei=2 * base_fee)
+        sent = await trader.send(outbid)
+        assert not isinstance(sent, PaperTrade), sent.error
+        devnet.rpc("anvil_setNextBlockBaseFeePerGas", hex(100 * base_fee))
+        started = asyncio.get_running_loop().time()
+        dropped = await trader.settle(sent)
+        waited = asyncio.get_running_loop().time() - started
+        assert dropped.status == "failed" and dropped.tx_hash is not None, dropped
+        assert dropped.error is not None and "dropped by the node" in dropped.error
+        assert waited < 10
+        fee_now = devnet.w3.eth.get_block("latest")["baseFeePerGas"]
+        ok = _cycle(devnet, first, second, 10**17, gas_price_wei=3 * fee_now)
+        landed = await trader.trade(ok)
+        assert landed.status == "landed", landed.error
+        nonce = devnet.w3.eth.get_transaction(landed.tx_hash)["nonce"]
+        assert nonce == devnet.w3.eth.get_transaction_count(account) - 1
+    finally:
+        devnet.rpc("evm_setIntervalMining", 0)
+        devnet.rpc("evm_setAutomine", True)
+        await chain.close()

@@ -22,6 +22,7 @@ elsewhere transactions are signed here with the key from the settings, which is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -31,6 +32,7 @@ import structlog
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound
 
 from titan_common.models import Address, BigInt, Opportunity, SignedBigInt, WireModel
 from titan_scanner.chain import ChainReader
@@ -42,6 +44,8 @@ TRANSFER_TOPIC = HexBytes(keccak(text="Transfer(address,address,uint256)"))
 # How long a trade waits for its receipt, and how often it asks.
 RECEIPT_TIMEOUT_S = 30.0
 RECEIPT_POLL_S = 0.1
+# Every this many polls, whether the node still holds the transaction at all.
+DROP_CHECK_POLLS = 10
 # The gas limit is set, not estimated (an estimate of a trade that would revert fails, and
 # the revert is an outcome worth recording): the scanner's own estimate with headroom.
 GAS_HEADROOM = 2
@@ -135,6 +139,15 @@ class Order:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An order the node took, waiting for its receipt."""
+
+    order: Order
+    tx_hash: HexBytes
+    sent_at: float
+
+
 def outcome(order: Order, executor: str, receipt: Mapping[str, Any], sent_at: float) -> PaperTrade:
     """The trade's record from its receipt."""
     landed = int(receipt["status"]) == 1
@@ -172,7 +185,7 @@ def failed(order: Order, reason: str, tx_hash: str | None = None) -> PaperTrade:
 
 
 class PaperTrader:
-    """Sends trades one at a time from `account`; `signer` set off the devnet only."""
+    """Sends trades from `account`, nonces in order; `signer` set off the devnet only."""
 
     def __init__(
         self,
@@ -208,7 +221,9 @@ class PaperTrader:
         self._queue.put_nowait(opportunity)
 
     async def run(self) -> None:
-        """Trade what is offered, in order, recording each outcome."""
+        """Trade what is offered, one at a time, in order, recording each outcome. One at a
+        time because the nonces of one account are one queue: with several trades pending,
+        one the node drops (its bid under a risen base fee) strands the ones behind it."""
         while True:
             opportunity = await self._queue.get()
             await self._record(await self.trade(opportunity))
@@ -222,11 +237,14 @@ class PaperTrader:
             _log.error("scanner.paper.record_failed", id=trade.opportunity_id, reason=str(exc))
 
     async def trade(self, opportunity: Opportunity) -> PaperTrade:
-        async with self._lock:
-            result = await self._trade(opportunity)
+        """One trade, sent and waited for."""
+        sent = await self.send(opportunity)
+        return self._logged(sent) if isinstance(sent, PaperTrade) else await self.settle(sent)
+
+    def _logged(self, result: PaperTrade) -> PaperTrade:
         _log.info(
             "scanner.paper.traded",
-            id=opportunity.id,
+            id=result.opportunity_id,
             status=result.status,
             tx_hash=result.tx_hash,
             realized_profit=None if result.realized_profit is None else str(result.realized_profit),
@@ -234,6 +252,56 @@ class PaperTrader:
             error=result.error,
         )
         return result
+
+    async def send(self, opportunity: Opportunity) -> Sent | PaperTrade:
+        """The opportunity's order sent with the next nonce, or its record if it was not."""
+        order = Order.of(opportunity, self.account)
+        if order.amount_in == 0:
+            return failed(order, "not sent: nothing to trade at this size fraction")
+        async with self._lock:  # nonces in order
+            try:
+                if self._nonce is None:
+                    w3 = self.chain.w3
+                    self._nonce = await w3.eth.get_transaction_count(self.account, "pending")  # type: ignore[arg-type]
+                tx = self._tx(order, self._nonce)
+                sent_at = time.time()
+                tx_hash = await self._send(tx)
+            except Exception as exc:
+                self._nonce = None  # the node's count is the truth again
+                return failed(order, f"not sent: {_reason(exc)}")
+            self._nonce += 1
+        return Sent(order, tx_hash, sent_at)
+
+    async def settle(self, sent: Sent) -> PaperTrade:
+        """The sent trade's outcome, from its receipt."""
+        try:
+            receipt = await self._receipt(sent.tx_hash)
+        except Exception as exc:
+            self._nonce = None  # a nonce may be left unused: the node's count again
+            hex_hash = "0x" + sent.tx_hash.hex().removeprefix("0x")
+            return self._logged(failed(sent.order, f"no receipt: {_reason(exc)}", hex_hash))
+        order = await self._predicted(sent.order)
+        return self._logged(outcome(order, self.executor, receipt, sent.sent_at))
+
+    async def _receipt(self, tx_hash: HexBytes) -> Any:
+        """The transaction's receipt, polled; raises once `receipt_timeout` passes, or as soon
+        as the node no longer holds the transaction (anvil drops one whose price fell below
+        the base fee), so that the trades behind it are not held up by its nonce."""
+        eth = self.chain.w3.eth
+        deadline = time.monotonic() + self.receipt_timeout
+        polls = 0
+        while True:
+            with contextlib.suppress(TransactionNotFound):
+                return await eth.get_transaction_receipt(tx_hash)
+            polls += 1
+            if polls % DROP_CHECK_POLLS == 0:
+                try:
+                    await eth.get_transaction(tx_hash)
+                except TransactionNotFound:
+                    raise TransactionNotFound("dropped by the node, never mined") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not mined after {self.receipt_timeout:g} s")
+            await asyncio.sleep(RECEIPT_POLL_S)
 
     async def _predicted(self, order: Order) -> Order:
         """The order with what its part pays at the opportunity's block, asked once the chain
@@ -248,33 +316,6 @@ class PaperTrader:
         except Exception:  # the node did not answer: the outcome stands, its forecast unknown
             return order
         return replace(order, predicted_amount_out=predicted)
-
-    async def _trade(self, opportunity: Opportunity) -> PaperTrade:
-        w3 = self.chain.w3
-        order = Order.of(opportunity, self.account)
-        if order.amount_in == 0:
-            return failed(order, "not sent: nothing to trade at this size fraction")
-        try:
-            if self._nonce is None:
-                self._nonce = await w3.eth.get_transaction_count(self.account, "pending")  # type: ignore[arg-type]
-            tx = self._tx(order, self._nonce)
-            sent_at = time.time()
-            tx_hash = await self._send(tx)
-        except Exception as exc:
-            self._nonce = None  # the node's count is the truth again
-            return failed(order, f"not sent: {_reason(exc)}")
-        self._nonce += 1
-        try:
-            receipt: Any = await w3.eth.wait_for_transaction_receipt(
-                tx_hash,
-                timeout=self.receipt_timeout,
-                poll_latency=RECEIPT_POLL_S,
-            )
-        except Exception as exc:
-            self._nonce = None
-            hex_hash = "0x" + tx_hash.hex().removeprefix("0x")
-            return failed(order, f"no receipt: {_reason(exc)}", hex_hash)
-        return outcome(await self._predicted(order), self.executor, receipt, sent_at)
 
     def _tx(self, order: Order, nonce: int) -> dict[str, Any]:
         data = encode_execute(
