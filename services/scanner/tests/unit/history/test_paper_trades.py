@@ -94,14 +94,16 @@ async def test_trades_of_the_previous_revision_read_as_whole_trades(tmp_path: Pa
         command.upgrade(config, "0003")
         columns = "opportunity_id, chain_id, account, block_found, status, amount_in, "
         columns += "predicted_amount_out, sent_at"
-        connection.execute(
-            sa.text(f"INSERT INTO paper_trades ({columns}) VALUES "
-                    f"('31337-5-x', 31337, '0x{'f' * 40}', 5, 'failed', '{BIG}', '{BIG + 1}', 2.0)")
-        )  # fmt: skip
+        for n, error in ((5, "not sent: nonce too low"), (6, "not sent: queue full")):
+            connection.execute(
+                sa.text(f"INSERT INTO paper_trades ({columns}, error) VALUES "
+                        f"('31337-{n}-x', 31337, '0x{'f' * 40}', {n}, 'failed', '{BIG}', "
+                        f"'{BIG + 1}', 2.0, '{error}')")
+            )  # fmt: skip
     engine.dispose()
     repo = OpportunityRepository.open(url)
     try:
-        [old], _ = await repo.paper_trades()
+        [old], _ = await repo.paper_trades()  # the one never sent from a full queue is gone
         assert (old.size_fraction, old.gas_bid_multiplier, old.gas_price_bid_wei) == (1.0, 1.0, 0)
         assert (old.amount_in, old.predicted_amount_out) == (BIG, BIG + 1)
         await repo.save_paper_trade(_trade(3, "failed"))  # no forecast for its part: NULL
