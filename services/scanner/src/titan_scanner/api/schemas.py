@@ -22,8 +22,8 @@ class PaperTradeCounts(BaseModel):
     landed: int
     reverted: int
     failed: int
-    # offered while the queue of trades was full: given way, never sent, not in the history
-    # (since the scanner started)
+    # offered, then given way (to a newer block's trades, or in a full queue): never sent,
+    # not in the history (since the scanner started)
     dropped: int
     realized_profit_wei: SignedBigInt  # of the landed trades, in the base token's unit
 

@@ -14,7 +14,8 @@ opportunity's block for that input: the proven `amount_out` at full size, for a 
 `eth_call` made once the trade has its receipt (the chain is then past that block).
 
 Trades go one at a time from one account, nonces in order; while one waits for its receipt
-others queue, and past `QUEUE_LIMIT` the oldest give way (counted, never sent, not recorded).
+others queue. Those of a block the chain has moved past give way to the next block's, and past
+`QUEUE_LIMIT` the oldest give way (counted, never sent, not recorded).
 On the devnet the account is one of anvil's unlocked test accounts (`eth_sendTransaction`);
 elsewhere transactions are signed here with the key from the settings, which is never logged.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -50,7 +52,7 @@ DROP_CHECK_POLLS = 10
 # the revert is an outcome worth recording): the scanner's own estimate with headroom.
 GAS_HEADROOM = 2
 MIN_GAS = 200_000
-# Trades waiting at most; past it the oldest give way.
+# Trades of one block waiting at most; past it the oldest give way.
 QUEUE_LIMIT = 64
 
 PaperStatus = Literal["landed", "reverted", "failed"]
@@ -206,26 +208,43 @@ class PaperTrader:
         self.receipt_timeout = receipt_timeout
         self._nonce: int | None = None  # the next nonce; read from the node when unknown
         self._lock = asyncio.Lock()
-        self._queue: asyncio.Queue[Opportunity] = asyncio.Queue(QUEUE_LIMIT)
-        self.dropped = 0  # offered trades that gave way in a full queue, never sent
+        self._waiting: deque[Opportunity] = deque()  # of one block, oldest first
+        self._offered = asyncio.Event()
+        self.dropped = 0  # offered trades that gave way, never sent
 
     def offer(self, opportunity: Opportunity) -> None:
-        """Queue a trade if the policy would execute it; a full queue drops its oldest."""
+        """Queue a trade if the policy would execute it. The trades still waiting from an
+        older block give way (their prices have moved: sent now they would trade on a state
+        that is gone), and a full queue drops its oldest."""
         if not opportunity.action.execute:
             return
-        if self._queue.full():
-            self._queue.get_nowait()
-            self.dropped += 1
-            if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, 8, ...: a note, not a flood
-                _log.warning("scanner.paper.queue_full", dropped=self.dropped)
-        self._queue.put_nowait(opportunity)
+        waiting = self._waiting
+        if waiting and waiting[0].block_number < opportunity.block_number:
+            self._drop(len(waiting))
+            waiting.clear()
+        if len(waiting) >= QUEUE_LIMIT:
+            waiting.popleft()
+            self._drop(1)
+        waiting.append(opportunity)
+        self._offered.set()
+
+    def _drop(self, n: int) -> None:
+        before, self.dropped = self.dropped, self.dropped + n
+        if before.bit_length() != self.dropped.bit_length():  # past 1, 2, 4, 8, ...: a note
+            _log.info("scanner.paper.dropped", dropped=self.dropped)
+
+    async def _next(self) -> Opportunity:
+        while not self._waiting:
+            self._offered.clear()
+            await self._offered.wait()
+        return self._waiting.popleft()
 
     async def run(self) -> None:
         """Trade what is offered, one at a time, in order, recording each outcome. One at a
         time because the nonces of one account are one queue: with several trades pending,
         one the node drops (its bid under a risen base fee) strands the ones behind it."""
         while True:
-            opportunity = await self._queue.get()
+            opportunity = await self._next()
             await self._record(await self.trade(opportunity))
 
     async def _record(self, trade: PaperTrade) -> None:

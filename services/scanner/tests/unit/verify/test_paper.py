@@ -195,7 +195,7 @@ def test_the_size_fraction_is_applied_in_integers_exactly() -> None:
     assert trade_size(1000, 0.3333) == 333
 
 
-def test_a_full_queue_drops_its_oldest_and_counts_them_without_records() -> None:
+def test_waiting_trades_give_way_to_a_newer_block_and_to_a_full_queue() -> None:
     recorded: list[Any] = []
 
     async def record(trade: Any) -> None:
@@ -208,4 +208,8 @@ def test_a_full_queue_drops_its_oldest_and_counts_them_without_records() -> None
     trader.offer(held)  # the policy skips it: not queued, not dropped
     for _ in range(QUEUE_LIMIT + 5):
         trader.offer(_opportunity())
-    assert trader.dropped == 5 and trader._queue.qsize() == QUEUE_LIMIT and recorded == []
+    assert trader.dropped == 5 and len(trader._waiting) == QUEUE_LIMIT
+    newer = _opportunity().model_copy(update={"block_number": 8, "id": "31337-8-x"})
+    trader.offer(newer)  # block 7's trades are stale now
+    assert trader.dropped == 5 + QUEUE_LIMIT and list(trader._waiting) == [newer]
+    assert recorded == []
