@@ -8,7 +8,6 @@ SIGTERM stops them all, newest first.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import signal
 import subprocess
@@ -74,17 +73,9 @@ class Launcher:
             print(f"stopped {name}")
 
 
-def _json(url: str, method: str = "GET") -> dict[str, object]:
-    request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None)
-    request.add_header("content-type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        body: dict[str, object] = json.loads(response.read())
-        return body
-
-
 class AgentLesson(threading.Thread):
     """After `after` seconds of the devnet's market: the scanner's verified opportunities
-    replayed on the chain (`titan replay`) and the ML service retrained with them. The agent
+    replayed on the chain and the ML service retrained with them (`titan replay --train`). The agent
     ships knowing 51 mainnet opportunities, few of the devnet's states; until then its
     threshold rule decides most of the devnet's trades."""
 
@@ -111,7 +102,13 @@ class AgentLesson(threading.Thread):
             flush=True,
         )
         argv = [sys.executable, "-m", "titan_scanner.cli", "replay", "--url", self.urls["scanner"]]
-        argv += ["--out", str(self.data_dir / "rl_replay.csv")]
+        argv += [
+            "--out",
+            str(self.data_dir / "rl_replay.csv"),
+            "--train",
+            "--ml-url",
+            self.urls["ml"],
+        ]
         with log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 argv, env={**os.environ, **self.env}, stdout=log, stderr=log
@@ -119,32 +116,11 @@ class AgentLesson(threading.Thread):
             code = self.proc.wait()
         if self.stopped.is_set():
             return
+        lines = log_path.read_text(errors="replace").strip().splitlines()
         if code != 0:
-            print(f"the replay failed (exit {code}); see {log_path}", flush=True)
-            return
-        ml = self.urls["ml"]
-        try:
-            job = _json(f"{ml}/api/train", "POST")
-            while not self.stopped.wait(1.0):
-                job = _json(f"{ml}/api/train/{job['id']}")
-                if job["status"] in ("succeeded", "failed"):
-                    break
-            else:
-                return
-            agent = _json(f"{ml}/api/models").get("rl_agent")
-        except OSError as exc:
-            print(f"retraining the agent failed: {exc}", flush=True)
-            return
-        if job["status"] != "succeeded":
-            print(f"retraining the agent failed: {job.get('error')}", flush=True)
-            return
-        coverage = agent.get("coverage") if isinstance(agent, dict) else None
-        learned = (
-            f"{coverage['states_learned']} of its {coverage['states']} states"
-            if isinstance(coverage, dict)
-            else "its new table"
-        )
-        print(f"the agent retrained on the devnet's market: it knows {learned}", flush=True)
+            print(f"teaching the agent failed (exit {code}); see {log_path}", flush=True)
+        elif lines:
+            print(lines[-1], flush=True)  # what the agent knows now
 
 
 def _drain(stream: IO[bytes]) -> None:

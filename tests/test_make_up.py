@@ -99,7 +99,7 @@ def test_up_runs_everything_and_ctrl_c_stops_it(tmp_path: Path, engine_bin: Path
         # The agent learns the devnet's market: it decides most trades after, few before.
         _wait_for_line(lines, "teaching the agent", proc, timeout=120)
         before = _by_source(urls["scanner"])
-        _wait_for_line(lines, "the agent retrained on the devnet's market", proc, timeout=300)
+        _wait_for_line(lines, "the agent retrained on the chain's market", proc, timeout=300)
         assert (tmp_path / "data" / "rl_replay.csv").is_file()
         retrained = _by_source(urls["scanner"])
         time.sleep(10)

@@ -1,5 +1,6 @@
 """`titan opportunities [--watch]`: the latest opportunities of a running scanner, as a table.
-`titan replay`: its recent verified opportunities replayed on the chain, for the agent's training.
+`titan replay [--train]`: its recent verified opportunities replayed on the chain, for the
+agent's training; with `--train` the ML service then retrains on them (`POST /api/train`).
 
 Without `--watch` it prints one page from `GET /api/opportunities`; with it, a live table fed
 by `WS /ws/opportunities` that reconnects when the scanner restarts. Ctrl-C ends it.
@@ -20,7 +21,7 @@ import httpx
 import websockets
 from rich.console import Console
 from rich.live import Live
-from rich.progress import Progress
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from titan_common.jsonrpc import RpcUnavailable
@@ -160,6 +161,37 @@ async def replay(
     return 0
 
 
+TRAIN_POLL_S = 1.0
+
+
+async def train_agent(ml_url: str, headers: dict[str, str], console: Console) -> int:
+    """`POST /api/train` on the ML service, waited for; says how many states the agent knows."""
+    async with httpx.AsyncClient(base_url=ml_url.rstrip("/"), headers=headers, timeout=30) as ml:
+        try:
+            job = (await ml.post("/api/train", json={})).raise_for_status().json()
+            columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+            with Progress(*columns, console=console) as progress:
+                progress.add_task(f"ML retraining (job {job['id']})", total=None)
+                while job["status"] not in ("succeeded", "failed"):
+                    await asyncio.sleep(TRAIN_POLL_S)
+                    job = (await ml.get(f"/api/train/{job['id']}")).raise_for_status().json()
+            if job["status"] != "succeeded":
+                console.print(f"[red]retraining failed: {job.get('error')}[/]")
+                return 1
+            agent = (await ml.get("/api/models")).raise_for_status().json().get("rl_agent")
+        except httpx.HTTPError as exc:
+            console.print(f"[red]retraining failed, the ML service at {ml_url}: {exc}[/]")
+            return 1
+    coverage = agent.get("coverage") if isinstance(agent, dict) else None
+    learned = (
+        f"it knows {coverage['states_learned']} of its {coverage['states']} states"
+        if isinstance(coverage, dict)
+        else "its table is new"
+    )
+    console.print(f"the agent retrained on the chain's market: {learned}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = ScannerSettings()
     parser = argparse.ArgumentParser(prog="titan", description=__doc__)
@@ -178,13 +210,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     rep.add_argument("--blocks", type=int, default=500, help="the chain's last N blocks")
     rep.add_argument("--limit", type=int, default=2000, help="opportunities at most")
+    rep.add_argument(
+        "--train",
+        action="store_true",
+        help="then retrain the ML service on them (its ML_DATA_DIR must be where --out writes)",
+    )
+    rep.add_argument("--ml-url", default=settings.ml_url, help="the ML service (ML_URL)")
     args = parser.parse_args(argv)
     headers = {"x-api-key": settings.api_key.get_secret_value()} if settings.api_key else {}
     console = Console()
     if args.command == "replay":
-        return asyncio.run(
+        code = asyncio.run(
             replay(settings, args.url, headers, args.out, args.blocks, args.limit, console)
         )
+        if code != 0 or not args.train:
+            return code
+        return asyncio.run(train_agent(args.ml_url, headers, console))
     if args.watch:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(watch(args.url, headers, args.limit, console))

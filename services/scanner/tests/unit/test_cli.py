@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from rich.console import Console
 
-from titan_scanner.cli import _units, main, table, watch
+from titan_scanner.cli import _units, main, table, train_agent, watch
 from titan_scanner.testing import sample_opportunity, wait_for
 
 
@@ -49,6 +49,12 @@ def test_replay_says_what_is_missing(
     monkeypatch.setenv("SCANNER_VERIFIER_ADDRESS", "0x" + "22" * 20)
     assert main(["replay", "--url", "http://127.0.0.1:9"]) == 1
     assert "no chain at http://127.0.0.1:9" in _said(capsys)
+
+
+async def test_retraining_without_an_ml_service_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """(The way through a live ML service is `make up`'s own test: it retrains that way.)"""
+    assert await train_agent("http://127.0.0.1:9", {}, Console()) == 1
+    assert "retraining failed, the ML service at http://127.0.0.1:9" in _said(capsys)
 
 
 async def test_table_from_running_scanner(
