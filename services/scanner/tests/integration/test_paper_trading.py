@@ -88,19 +88,21 @@ def _cycle(
     return opportunity.model_copy(update={"amount_out": out})
 
 
-async def test_paper_trades_land_and_revert_as_recorded(market: Any) -> None:
-    devnet = market
+def _diverged(devnet: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """WETH and two V2 pools of the same pair, the other token sold into the first so that
+    WETH -> first -> second -> WETH pays."""
     weth = devnet.manifest["contracts"]["weth"]
     pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
-    first = pair[0]
-    second = next(
-        p
-        for p in pair
-        if {p["token0"], p["token1"]} == {first["token0"], first["token1"]} and p is not first
-    )
-    # Sell the other token into the first pool: it is cheap there, so WETH -> first -> second
-    # -> WETH pays.
+    first, second = pair[0], next(
+        p for p in pair[1:] if {p["token0"], p["token1"]} == {pair[0]["token0"], pair[0]["token1"]}
+    )  # fmt: skip
     devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+    return weth, first, second
+
+
+async def test_paper_trades_land_and_revert_as_recorded(market: Any) -> None:
+    devnet = market
+    weth, first, second = _diverged(devnet)
     amount_in = 10**18
     profitable = _cycle(devnet, first, second, amount_in)
     assert profitable.amount_out > amount_in, "the big swap made no divergence"
@@ -151,12 +153,7 @@ async def test_paper_trades_land_and_revert_as_recorded(market: Any) -> None:
 
 async def test_a_paper_trade_at_a_size_fraction_trades_that_part(market: Any) -> None:
     devnet = market
-    weth = devnet.manifest["contracts"]["weth"]
-    pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
-    first, second = pair[0], next(
-        p for p in pair[1:] if {p["token0"], p["token1"]} == {pair[0]["token0"], pair[0]["token1"]}
-    )  # fmt: skip
-    devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+    weth, first, second = _diverged(devnet)
     amount_in = 3 * 10**18 + 1
     whole = _cycle(devnet, first, second, amount_in)
     quarter = _cycle(devnet, first, second, amount_in, size_fraction=0.25)
@@ -205,12 +202,7 @@ async def test_a_signed_paper_trade_lands_and_offered_trades_are_recorded(
     try:
         assert paper is not None and paper.signer is not None
         assert paper.account == signer.address
-        weth = devnet.manifest["contracts"]["weth"]
-        pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
-        first, second = pair[0], next(
-            p for p in pair[1:] if {p["token0"], p["token1"]} == {pair[0]["token0"], pair[0]["token1"]}
-        )  # fmt: skip
-        devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+        weth, first, second = _diverged(devnet)
         profitable = _cycle(devnet, first, second, 10**18)
         held = profitable.model_copy(
             update={"id": "held", "action": profitable.action.model_copy(update={"execute": False})}
@@ -244,12 +236,7 @@ async def test_a_trade_the_node_drops_fails_soon_and_frees_its_nonce(market: Any
     """A bid the base fee overtakes before it is mined: anvil drops the transaction. The trade
     fails within seconds, not at the receipt timeout, and the next trade takes its nonce."""
     devnet = market
-    weth = devnet.manifest["contracts"]["weth"]
-    pair = [p for p in devnet.pools(kind="v2") if weth in (p["token0"], p["token1"])]
-    first, second = pair[0], next(
-        p for p in pair[1:] if {p["token0"], p["token1"]} == {pair[0]["token0"], pair[0]["token1"]}
-    )  # fmt: skip
-    devnet.big_swap(first["address"], 200_000, zero_for_one=first["token0"] != weth)
+    _, first, second = _diverged(devnet)
     base_fee = devnet.w3.eth.get_block("latest")["baseFeePerGas"]
     account = devnet.manifest["verifier"]
     chain = ChainReader(devnet.rpc_url, timeout=10)

@@ -69,15 +69,22 @@ async def test_an_empty_history_counts_nothing(tmp_path: Path) -> None:
         repo.close()
 
 
-def test_a_database_at_the_first_revision_gets_the_table(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/old.db"
+def _database_at(url: str, revision: str, *statements: str) -> None:
+    """A history database migrated up to `revision` only, then `statements` run in it."""
     engine = make_engine(url)
     with engine.begin() as connection:
         config = alembic_config(url)
         config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-    assert "paper_trades" not in inspect(engine).get_table_names()
+        command.upgrade(config, revision)
+        for statement in statements:
+            connection.execute(sa.text(statement))
     engine.dispose()
+
+
+def test_a_database_at_the_first_revision_gets_the_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    _database_at(url, "0001")
+    assert "paper_trades" not in inspect(make_engine(url)).get_table_names()
     repo = OpportunityRepository.open(url)
     try:
         assert "paper_trades" in inspect(repo.engine).get_table_names()
@@ -87,20 +94,17 @@ def test_a_database_at_the_first_revision_gets_the_table(tmp_path: Path) -> None
 
 async def test_trades_of_the_previous_revision_read_as_whole_trades(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
-        columns = "opportunity_id, chain_id, account, block_found, status, amount_in, "
-        columns += "predicted_amount_out, sent_at"
-        for n, error in ((5, "not sent: nonce too low"), (6, "not sent: queue full")):
-            connection.execute(
-                sa.text(f"INSERT INTO paper_trades ({columns}, error) VALUES "
-                        f"('31337-{n}-x', 31337, '0x{'f' * 40}', {n}, 'failed', '{BIG}', "
-                        f"'{BIG + 1}', 2.0, '{error}')")
-            )  # fmt: skip
-    engine.dispose()
+    columns = "opportunity_id, chain_id, account, block_found, status, amount_in, "
+    columns += "predicted_amount_out, sent_at, error"
+    _database_at(
+        url,
+        "0003",
+        *(
+            f"INSERT INTO paper_trades ({columns}) VALUES ('31337-{n}-x', 31337, '0x{'f' * 40}', "
+            f"{n}, 'failed', '{BIG}', '{BIG + 1}', 2.0, '{error}')"
+            for n, error in ((5, "not sent: nonce too low"), (6, "not sent: queue full"))
+        ),
+    )
     repo = OpportunityRepository.open(url)
     try:
         [old], _ = await repo.paper_trades()  # the one never sent from a full queue is gone
