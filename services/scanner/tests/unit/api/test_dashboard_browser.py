@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import connect as ws_connect
 
 from titan_scanner.testing import sample_opportunity
+from titan_scanner.verify.paper import PaperStatus, PaperTrade
 
 BROWSER = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -48,6 +49,31 @@ async def _browser(*args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode(errors="replace")
 
 
+def _paper_trade(block: int, status: PaperStatus) -> PaperTrade:
+    """Half of 1 WETH at a 1.25 bid: 0.03 predicted; landed, 0.02 realized."""
+    landed = status == "landed"
+    return PaperTrade(
+        opportunity_id=f"31337-{block}-paper",
+        chain_id=31337,
+        account="0x" + "f" * 40,
+        tx_hash="0x" + f"{block:02x}" * 32,
+        block_found=block,
+        block_landed=block + 1,
+        status=status,
+        size_fraction=0.5,
+        gas_bid_multiplier=1.25,
+        gas_price_bid_wei=3 * 10**9,
+        amount_in=5 * 10**17,
+        predicted_amount_out=53 * 10**16,
+        realized_amount_out=52 * 10**16 if landed else None,
+        realized_profit=2 * 10**16 if landed else None,
+        gas_used=200_000,
+        effective_gas_price_wei=3 * 10**9,
+        gas_cost_wei=200_000 * 3 * 10**9,
+        sent_at=1.0,
+    )
+
+
 def _needs_browser() -> None:
     if BROWSER is None:
         print("skipping: no chromium on PATH (apt-get install chromium)")
@@ -58,14 +84,20 @@ async def test_dashboard_renders_in_chromium(
     served_scanner: tuple[FastAPI, str], tmp_path: Path
 ) -> None:
     _needs_browser()
-    url = served_scanner[1] + "/"
+    app, base = served_scanner
+    for n, status in ((7, "landed"), (8, "reverted")):
+        await app.state.runtime.repository.save_paper_trade(_paper_trade(n, status))
+    url = base + "/"
     code, dom = await _browser("--dump-dom", url)
     assert code == 0
-    assert 'data-loaded="1"' in dom  # the stats, pools and gas fetches all succeeded
+    assert 'data-loaded="1"' in dom  # the stats, pools, gas and paper-trade fetches succeeded
     assert dom.count('id="o-31337-') == 4  # the four opportunities, from the WebSocket
     assert "sushiswap → uniswap_v2" in dom
     assert '<b id="k-policy">4 / 0</b>' in dom  # all four decided by the (stand-in) policy
     assert '<b id="k-agent">100.0 %</b>' in dom  # by its agent, as the stand-in ML says
+    assert "1 landed, 1 reverted, 0 failed, 0 gave way; realized 0.020000" in dom
+    assert dom.count('class="badge landed"') == 1 and dom.count('class="badge reverted"') == 1
+    assert "size 0.5 · bid ×1.25" in dom and "<td>+1</td>" in dom
     shot = tmp_path / "dashboard.png"
     code, _ = await _browser(f"--screenshot={shot}", url)
     assert code == 0 and shot.stat().st_size > 10_000
