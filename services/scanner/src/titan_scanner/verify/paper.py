@@ -13,9 +13,10 @@ node refused the transaction (a bid below the base fee is refused) or no receipt
 opportunity's block for that input: the proven `amount_out` at full size, for a part an
 `eth_call` made once the trade has its receipt (the chain is then past that block).
 
-Trades go one at a time from one account, nonces in order; while one waits for its receipt
-others queue. Those of a block the chain has moved past give way to the next block's, and past
-`QUEUE_LIMIT` the oldest give way (counted, never sent, not recorded).
+Trades go one at a time from one account, nonces in order, the most profitable waiting first;
+while one waits for its receipt others queue. Those of a block the chain has moved past give
+way to the next block's, and past `QUEUE_LIMIT` the least profitable give way (counted, never
+sent, not recorded).
 On the devnet the account is one of anvil's unlocked test accounts (`eth_sendTransaction`);
 elsewhere transactions are signed here with the key from the settings, which is never logged.
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -208,24 +208,24 @@ class PaperTrader:
         self.receipt_timeout = receipt_timeout
         self._nonce: int | None = None  # the next nonce; read from the node when unknown
         self._lock = asyncio.Lock()
-        self._waiting: deque[Opportunity] = deque()  # of one block, oldest first
+        self._waiting: list[Opportunity] = []  # of one block
         self._offered = asyncio.Event()
         self.dropped = 0  # offered trades that gave way, never sent
 
     def offer(self, opportunity: Opportunity) -> None:
         """Queue a trade if the policy would execute it. The trades still waiting from an
         older block give way (their prices have moved: sent now they would trade on a state
-        that is gone), and a full queue drops its oldest."""
+        that is gone); a full queue drops its least profitable."""
         if not opportunity.action.execute:
             return
         waiting = self._waiting
         if waiting and waiting[0].block_number < opportunity.block_number:
             self._drop(len(waiting))
             waiting.clear()
-        if len(waiting) >= QUEUE_LIMIT:
-            waiting.popleft()
-            self._drop(1)
         waiting.append(opportunity)
+        if len(waiting) > QUEUE_LIMIT:
+            waiting.remove(min(waiting, key=_net_profit))
+            self._drop(1)
         self._offered.set()
 
     def _drop(self, n: int) -> None:
@@ -234,10 +234,13 @@ class PaperTrader:
             _log.info("scanner.paper.dropped", dropped=self.dropped)
 
     async def _next(self) -> Opportunity:
+        """The most profitable trade waiting, as a trader with one account would choose."""
         while not self._waiting:
             self._offered.clear()
             await self._offered.wait()
-        return self._waiting.popleft()
+        best = max(self._waiting, key=_net_profit)
+        self._waiting.remove(best)
+        return best
 
     async def run(self) -> None:
         """Trade what is offered, one at a time, in order, recording each outcome. One at a
@@ -359,6 +362,10 @@ class PaperTrader:
         tx["chainId"] = int(await w3.eth.chain_id)
         signed = self.signer.sign_transaction(tx)
         return HexBytes(await w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def _net_profit(opportunity: Opportunity) -> int:
+    return opportunity.net_profit
 
 
 def _reason(exc: BaseException) -> str:

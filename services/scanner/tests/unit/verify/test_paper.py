@@ -195,21 +195,23 @@ def test_the_size_fraction_is_applied_in_integers_exactly() -> None:
     assert trade_size(1000, 0.3333) == 333
 
 
-def test_waiting_trades_give_way_to_a_newer_block_and_to_a_full_queue() -> None:
-    recorded: list[Any] = []
-
-    async def record(trade: Any) -> None:
-        recorded.append(trade)
-
-    trader = PaperTrader(None, EXECUTOR, ACCOUNT, record=record)  # type: ignore[arg-type]
+async def test_the_most_profitable_trade_goes_first_and_stale_ones_give_way() -> None:
+    trader = PaperTrader(None, EXECUTOR, ACCOUNT)  # type: ignore[arg-type]
     held = _opportunity().model_copy(
         update={"action": _opportunity().action.model_copy(update={"execute": False})}
     )
     trader.offer(held)  # the policy skips it: not queued, not dropped
-    for _ in range(QUEUE_LIMIT + 5):
-        trader.offer(_opportunity())
-    assert trader.dropped == 5 and len(trader._waiting) == QUEUE_LIMIT
-    newer = _opportunity().model_copy(update={"block_number": 8, "id": "31337-8-x"})
+
+    def at(block: int, profit: int) -> Opportunity:
+        return _opportunity().model_copy(
+            update={"block_number": block, "id": f"31337-{block}-{profit}", "net_profit": profit}
+        )
+
+    for profit in range(QUEUE_LIMIT + 5):
+        trader.offer(at(7, profit))
+    assert trader.dropped == 5  # the five least profitable
+    assert (await trader._next()).net_profit == QUEUE_LIMIT + 4
+    assert (await trader._next()).net_profit == QUEUE_LIMIT + 3
+    newer = at(8, 1)
     trader.offer(newer)  # block 7's trades are stale now
-    assert trader.dropped == 5 + QUEUE_LIMIT and list(trader._waiting) == [newer]
-    assert recorded == []
+    assert trader.dropped == 5 + QUEUE_LIMIT - 2 and await trader._next() == newer
