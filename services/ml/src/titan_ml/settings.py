@@ -69,3 +69,8 @@ class MlSettings(TitanSettings):
     @property
     def rl_replay_file(self) -> Path:
         return self.ml_data_dir / "rl_replay.csv"
+
+    @property
+    def paper_trades_file(self) -> Path:
+        """The scanner's paper trades (`titan paper-trades`): the landing model of its market."""
+        return self.ml_data_dir / "paper_trades.csv"

@@ -1,6 +1,8 @@
 """`titan opportunities [--watch]`: the latest opportunities of a running scanner, as a table.
 `titan replay [--train]`: its recent verified opportunities replayed on the chain, for the
-agent's training; with `--train` the ML service then retrains on them (`POST /api/train`).
+agent's training, and its paper trades beside them (the landing model's data); with `--train`
+the ML service then retrains on them (`POST /api/train`).
+`titan paper-trades`: the paper trades alone, into a CSV file.
 
 Without `--watch` it prints one page from `GET /api/opportunities`; with it, a live table fed
 by `WS /ws/opportunities` that reconnects when the scanner restarts. Ctrl-C ends it.
@@ -28,6 +30,7 @@ from titan_common.jsonrpc import RpcUnavailable
 from titan_scanner.chain import ChainReader
 from titan_scanner.manifest import resolve_chain
 from titan_scanner.settings import ScannerSettings
+from titan_scanner.verify.paper import PaperTrade, write_paper_trades
 from titan_scanner.verify.replay import Replayer, replay_all, verified_opportunities, write_replays
 
 
@@ -158,10 +161,47 @@ async def replay(
         "did not pay the proven amount: another chain, or a state the node no longer has); "
         f"{out}: {rows} rows"
     )
-    return 0
+    # the trades paper trading sent on the same chain: what landing at a bid is like there
+    return await paper_trades(url, headers, out.with_name(PAPER_TRADES_FILE), console)
 
 
 TRAIN_POLL_S = 1.0
+PAPER_PAGE = 500
+# beside `titan replay`'s file, where the ML service reads it (ML_DATA_DIR)
+PAPER_TRADES_FILE = "paper_trades.csv"
+
+
+async def export_paper_trades(client: httpx.AsyncClient, out: Path) -> int:
+    """The scanner's paper trades merged into `out` (not written when it has none); how many
+    it has."""
+    trades: list[PaperTrade] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": PAPER_PAGE}
+        if cursor:
+            params["cursor"] = cursor
+        body = (await client.get("/api/paper-trades", params=params)).raise_for_status().json()
+        trades += [PaperTrade.model_validate(item) for item in body["items"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    if trades:
+        write_paper_trades(out, trades)
+    return len(trades)
+
+
+async def paper_trades(url: str, headers: dict[str, str], out: Path, console: Console) -> int:
+    async with httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers, timeout=30) as client:
+        try:
+            n = await export_paper_trades(client, out)
+        except httpx.HTTPError as exc:
+            console.print(f"[red]no paper trades, the scanner at {url}: {exc}[/]")
+            return 1
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]paper trades not written: {exc}[/]")
+            return 1
+    console.print(f"{n} paper trades" + (f" merged into {out}" if n else ""))
+    return 0
 
 
 async def train_agent(ml_url: str, headers: dict[str, str], console: Console) -> int:
@@ -216,9 +256,19 @@ def main(argv: list[str] | None = None) -> int:
         help="then retrain the ML service on them (its ML_DATA_DIR must be where --out writes)",
     )
     rep.add_argument("--ml-url", default=settings.ml_url, help="the ML service (ML_URL)")
+    pap = sub.add_parser("paper-trades", help="the scanner's paper trades, into a CSV file")
+    pap.add_argument("--url", default=settings.scanner_url, help="the scanner (SCANNER_URL)")
+    pap.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data") / PAPER_TRADES_FILE,
+        help="merged into when it exists (the ML service reads ML_DATA_DIR/paper_trades.csv)",
+    )
     args = parser.parse_args(argv)
     headers = {"x-api-key": settings.api_key.get_secret_value()} if settings.api_key else {}
     console = Console()
+    if args.command == "paper-trades":
+        return asyncio.run(paper_trades(args.url, headers, args.out, console))
     if args.command == "replay":
         code = asyncio.run(
             replay(settings, args.url, headers, args.out, args.blocks, args.limit, console)

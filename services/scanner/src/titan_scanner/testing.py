@@ -27,6 +27,7 @@ from titan_common.models import (
     PoolUpdate,
     Verification,
 )
+from titan_scanner.verify.paper import PaperStatus, PaperTrade
 
 
 def address(n: int) -> str:
@@ -296,4 +297,29 @@ def sample_opportunity(
         verification=Verification(status="pending"),
         detected_at=1_700_000_000.0 + n,
         latency_ms=3.5,
+    )
+
+
+def sample_paper_trade(block: int, status: PaperStatus) -> PaperTrade:
+    """Half of 1 WETH at a 1.25 bid: 0.03 predicted; landed, 0.02 realized."""
+    landed = status == "landed"
+    return PaperTrade(
+        opportunity_id=f"31337-{block}-paper",
+        chain_id=31337,
+        account="0x" + "f" * 40,
+        tx_hash="0x" + f"{block:02x}" * 32,
+        block_found=block,
+        block_landed=block + 1,
+        status=status,
+        size_fraction=0.5,
+        gas_bid_multiplier=1.25,
+        gas_price_bid_wei=3 * 10**9,
+        amount_in=5 * 10**17,
+        predicted_amount_out=53 * 10**16,
+        realized_amount_out=52 * 10**16 if landed else None,
+        realized_profit=2 * 10**16 if landed else None,
+        gas_used=200_000,
+        effective_gas_price_wei=3 * 10**9,
+        gas_cost_wei=200_000 * 3 * 10**9,
+        sent_at=1000.0 + block,
     )

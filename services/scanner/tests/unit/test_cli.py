@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import io
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from fastapi import FastAPI
 from rich.console import Console
 
 from titan_scanner.cli import _units, main, table, train_agent, watch
-from titan_scanner.testing import sample_opportunity, wait_for
+from titan_scanner.testing import sample_opportunity, sample_paper_trade, wait_for
 
 
 def test_units_are_exact() -> None:
@@ -72,6 +74,32 @@ async def test_table_from_running_scanner(
     assert result == [0]
     out = capsys.readouterr().out
     assert "sushiswap" in out and "uniswap_v2" in out
+
+
+async def test_paper_trades_are_merged_into_a_file_for_the_ml_service(
+    served_scanner: tuple[FastAPI, str], tmp_path: Path
+) -> None:
+    app, url = served_scanner
+    for block in range(5):
+        await app.state.runtime.repository.save_paper_trade(sample_paper_trade(block, "landed"))
+    out = tmp_path / "data" / "paper_trades.csv"
+
+    def export() -> int:
+        return main(["paper-trades", "--url", url, "--out", str(out)])
+
+    def read() -> list[dict[str, str]]:
+        with out.open(newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    assert await asyncio.get_running_loop().run_in_executor(None, export) == 0
+    rows = read()
+    assert [r["block_found"] for r in rows] == ["0", "1", "2", "3", "4"]  # oldest first
+    assert rows[0]["amount_in"] == str(5 * 10**17) and rows[0]["error"] == ""
+    # again, with one more: merged, not doubled
+    await app.state.runtime.repository.save_paper_trade(sample_paper_trade(9, "reverted"))
+    assert await asyncio.get_running_loop().run_in_executor(None, export) == 0
+    rows = read()
+    assert len(rows) == 6 and rows[-1]["status"] == "reverted"
 
 
 async def test_watch_draws_at_its_refresh_rate_not_per_message(

@@ -2,41 +2,27 @@
 
 Each step is one opportunity of a replay (`Opportunity`). Executing pays its gas at the base
 fee of its block (or the price the scanner priced it at) times the bid multiplier. The landing
-model is an assumption, not data: a trade lands first with a probability rising with the bid
-and falling when the market is contested (a two-state regime that persists, which is what
-makes recent success informative). First: the exact profit at the observed state. Not first: half the time it
+model (`landing.py`) is assumed, or measured by paper trades on the market's own chain: a trade
+lands first with a probability rising with the bid and, in the assumed model, falling when the
+market is contested (a two-state regime that persists, which is what makes recent success
+informative). First: the exact profit at the observed state. Not first: half the time it
 lands one step late against the next real state (profit may be negative), otherwise it
 reverts and still pays the revert's gas. A trade the replay found would revert does too.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
+from titan_ml.rl.landing import LandingModel
 from titan_ml.rl.opportunity import Opportunity
 from titan_ml.rl.state import SIZE_FRACTIONS, Action, State, discretise
 
 REVERT_GAS_UNITS = 60_000
 WEI = 1e18
-
-
-@dataclass(frozen=True)
-class LandingModel:
-    calm_logit: float = 0.4  # P(first) ~ 0.60 at a 1.0 bid when calm
-    contested_logit: float = -0.85  # ~ 0.30 when contested
-    bid_slope: float = 2.8  # per unit of bid multiplier above 1.0
-    late_share: float = 0.5  # of the trades not first, the share that lands one event late
-    regime_switch: float = 0.15  # chance per opportunity that the regime flips
-
-    def p_first(self, bid: float, contested: bool) -> float:
-        logit = (self.contested_logit if contested else self.calm_logit) + self.bid_slope * (
-            bid - 1.0
-        )
-        return 1.0 / (1.0 + math.exp(-logit))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata as pkg_metadata
 from pathlib import Path
@@ -27,6 +27,7 @@ from titan_ml.forecast.history import FeeHistory, load_base_fee_csv, synthetic
 from titan_ml.forecast.model import GB_FILE, METADATA_FILE, SCALER_FILE, XGB_FILE
 from titan_ml.forecast.train import FitResult, fit_forecaster
 from titan_ml.rl.env import ArbitrageEnv
+from titan_ml.rl.landing import LandingModel, fit_landing, load_paper_trades
 from titan_ml.rl.market import find_gaps, load_events, opportunity
 from titan_ml.rl.opportunity import Opportunity
 from titan_ml.rl.replay import load_replay
@@ -192,6 +193,26 @@ def rl_markets(settings: MlSettings, history: FeeHistory) -> dict[str, list[Oppo
     return markets
 
 
+def market_landing(settings: MlSettings, market: str) -> tuple[LandingModel, dict[str, Any]]:
+    """The landing model of a market, and what rl_metrics says of it: measured by the paper
+    trades of the scanner's chain for its replay when there are enough, else assumed."""
+    assumed = LandingModel()
+    if market != SCANNER_REPLAY or not settings.paper_trades_file.is_file():
+        return assumed, {"source": "assumed", "model": asdict(assumed)}
+    trades = load_paper_trades(settings.paper_trades_file)
+    measured = fit_landing(trades)
+    if measured is None:
+        why = f"{len(trades)} settled paper trades: too few, or at too few bids, to fit"
+        return assumed, {"source": "assumed", "model": asdict(assumed), "paper_trades": why}
+    return measured.model, {
+        "source": "paper_trades",
+        "trades": measured.trades,
+        "trades_by_bid": measured.trades_by_bid,
+        "first_share_by_bid": {k: round(v, 4) for k, v in measured.first_share_by_bid.items()},
+        "model": {k: round(v, 4) + 0.0 for k, v in asdict(measured.model).items()},  # no -0.0
+    }
+
+
 def eval_episodes(opportunities: int) -> int:
     """Held-out episodes for a market: `EVAL_EPISODES`, fewer for a long one (the same steps)."""
     return max(20, min(EVAL_EPISODES, EVAL_STEPS // max(opportunities, 1)))
@@ -212,17 +233,20 @@ def _train_rl(
         missing = [str(p) for p in settings.pool_files if not p.is_file()]
         reason = f"pool replay files not found: {', '.join(missing)}" if missing else ""
         return {"skipped": "; ".join([reason, *left_out.values()]).strip("; ")}
+    landings = {name: market_landing(settings, name) for name in splits}
     progress.phase("q-learning", options.episodes)
     agent, rewards = train_agent(
-        [ArbitrageEnv(train) for train, _ in splits.values()],
+        [ArbitrageEnv(train, landings[name][0]) for name, (train, _) in splits.items()],
         options.episodes,
         settings.ml_seed,
         step=progress.advance,
     )
     markets = {}
     for name, (train_ops, test_ops) in splits.items():
+        landing, landing_metrics = landings[name]
         markets[name] = {
             "source": MARKET_SOURCES[name],
+            "landing": landing_metrics,
             "opportunities": {
                 "total": len(train_ops) + len(test_ops),
                 "train": len(train_ops),
@@ -231,12 +255,14 @@ def _train_rl(
                 "held_out_blocks": [test_ops[0].block_number, test_ops[-1].block_number],
             },
             "evaluation": evaluate_policies(
-                ArbitrageEnv(test_ops), agent, eval_episodes(len(test_ops)), settings.ml_seed + 1
+                ArbitrageEnv(test_ops, landing),
+                agent,
+                eval_episodes(len(test_ops)),
+                settings.ml_seed + 1,
             ),
         }
     metrics = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "synthetic_landing_model": True,
         "episodes": options.episodes,
         "training_reward_last_50_mean_eth": round(float(np.mean(rewards[-50:])), 6),
         "markets": markets,

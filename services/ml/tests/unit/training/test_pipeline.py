@@ -10,6 +10,7 @@ import pytest
 from titan_ml.forecast.history import load_base_fee_csv
 from titan_ml.forecast.model import GB_FILE, METADATA_FILE, SCALER_FILE, XGB_FILE, MarketForecaster
 from titan_ml.rl.agent import QLearningAgent
+from titan_ml.rl.landing import LandingModel
 from titan_ml.training.pipeline import (
     PLOT_FILE,
     Q_TABLE_FILE,
@@ -17,6 +18,7 @@ from titan_ml.training.pipeline import (
     TRAINING_DATA_FILE,
     TrainOptions,
     load_history,
+    market_landing,
     rl_markets,
 )
 
@@ -144,3 +146,52 @@ def test_a_scanner_replay_is_a_second_market(tmp_path: Any, settings_factory: An
     assert "scanner_replay" not in rl_markets(
         settings_factory(ml_data_dir=tmp_path, ml_rl_replay_max=0), history
     )
+
+
+def _paper_trades(path: Any, shares: dict[float, tuple[int, int, int]]) -> None:
+    """Paper trades as the scanner writes them: per bid (first, late, reverted) counts."""
+    testing = pytest.importorskip("titan_scanner.testing")
+    paper = pytest.importorskip("titan_scanner.verify.paper")
+    trades, block = [], 0
+    for bid, (first, late, reverted) in shares.items():
+        for outcome in ["first"] * first + ["late"] * late + ["reverted"] * reverted:
+            block += 1
+            trade = testing.sample_paper_trade(
+                block, "reverted" if outcome == "reverted" else "landed"
+            )
+            predicted = trade.predicted_amount_out
+            realized = {"first": predicted, "late": predicted - 7, "reverted": None}[outcome]
+            trades.append(
+                trade.model_copy(
+                    update={"gas_bid_multiplier": bid, "realized_amount_out": realized}
+                )
+            )
+    paper.write_paper_trades(path, trades)
+
+
+def test_the_scanner_markets_landing_is_measured_by_its_paper_trades(
+    tmp_path: Any, settings_factory: Any
+) -> None:
+    settings = settings_factory(ml_data_dir=tmp_path)
+    assert market_landing(settings, "scanner_replay")[1]["source"] == "assumed"  # no file
+    _paper_trades(
+        settings.paper_trades_file, {1.0: (30, 20, 10), 1.25: (20, 5, 5), 1.5: (48, 8, 4)}
+    )
+    model, said = market_landing(settings, "scanner_replay")
+    print(f"measured landing: {said}")
+    assert said["source"] == "paper_trades" and said["trades"] == 150
+    assert said["first_share_by_bid"] == {"1": 0.5, "1.25": 0.6667, "1.5": 0.8}
+    assert model.bid_slope > 0 and model.regime_switch == 0
+    assert model.p_first(1.0, False) == pytest.approx(0.5, abs=0.05)
+    assert model.p_first(1.5, True) == pytest.approx(0.8, abs=0.05)
+    assert model.late_share == pytest.approx(33 / 52)  # landed late of the trades not first
+    # the mainnet replay keeps the assumed model: no paper trades were made there
+    assert market_landing(settings, "pool_replay")[1]["source"] == "assumed"
+
+
+def test_too_few_paper_trades_leave_the_model_assumed(tmp_path: Any, settings_factory: Any) -> None:
+    settings = settings_factory(ml_data_dir=tmp_path)
+    _paper_trades(settings.paper_trades_file, {1.0: (30, 10, 10), 1.5: (5, 1, 1)})
+    model, said = market_landing(settings, "scanner_replay")
+    assert said["source"] == "assumed" and "57 settled paper trades" in said["paper_trades"]
+    assert model == LandingModel()

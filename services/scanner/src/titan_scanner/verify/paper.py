@@ -26,8 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import structlog
@@ -38,6 +39,7 @@ from web3.exceptions import TransactionNotFound
 
 from titan_common.models import Address, BigInt, Opportunity, SignedBigInt, WireModel
 from titan_scanner.chain import ChainReader
+from titan_scanner.verify.csv_file import merge_rows
 from titan_scanner.verify.executor import encode_execute, executor_amount_out, trade_size
 
 _log = structlog.get_logger("scanner.paper")
@@ -82,6 +84,25 @@ class PaperTrade(WireModel):
     gas_cost_wei: BigInt | None
     error: str | None = None
     sent_at: float
+
+
+PAPER_TRADE_COLUMNS = list(PaperTrade.model_fields)
+
+
+def write_paper_trades(path: Path, trades: Iterable[PaperTrade]) -> int:
+    """Merge into the CSV at `path` (by opportunity and time sent; oldest first), big numbers
+    as decimal strings; returns its rows. The ML service fits its landing model on it."""
+
+    def row(trade: PaperTrade) -> dict[str, str]:
+        return {k: "" if v is None else str(v) for k, v in trade.model_dump(mode="json").items()}
+
+    return merge_rows(
+        path,
+        PAPER_TRADE_COLUMNS,
+        (row(t) for t in trades),
+        key=lambda r: f"{r['opportunity_id']}@{r['sent_at']}",
+        order=lambda r: float(r["sent_at"]),
+    )
 
 
 def _topic_address(topic: Any) -> str:

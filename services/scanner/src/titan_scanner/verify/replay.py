@@ -17,8 +17,6 @@ and a node keeps old blocks' state for a while only (anvil here: `--max-persiste
 from __future__ import annotations
 
 import asyncio
-import csv
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ import httpx
 from titan_common.models import Opportunity
 from titan_scanner.chain import ChainReader
 from titan_scanner.pricing.gas import without_bid
+from titan_scanner.verify.csv_file import merge_rows
 from titan_scanner.verify.executor import executor_amount_out, trade_size
 
 # The agent's size fractions (titan_ml.rl.state.SIZE_FRACTIONS).
@@ -179,21 +178,10 @@ async def replay_all(
 
 def write_replays(path: Path, replays: Iterable[Replay]) -> int:
     """Merge into the file at `path` (by opportunity id; oldest first); returns its rows."""
-    rows: dict[str, dict[str, str]] = {}
-    if path.is_file():
-        with path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames != COLUMNS:
-                raise ValueError(f"{path}: not a replay file of this version (columns differ)")
-            rows = {row["opportunity_id"]: row for row in reader}
-    for replay in replays:
-        rows[replay.opportunity_id] = replay.row()
-    ordered = sorted(rows.values(), key=lambda r: float(r["detected_at"]))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(ordered)
-    tmp.replace(path)
-    return len(ordered)
+    return merge_rows(
+        path,
+        COLUMNS,
+        (r.row() for r in replays),
+        key=lambda row: row["opportunity_id"],
+        order=lambda row: float(row["detected_at"]),
+    )

@@ -20,8 +20,7 @@ import pytest
 from fastapi import FastAPI
 from websockets.asyncio.client import connect as ws_connect
 
-from titan_scanner.testing import sample_opportunity
-from titan_scanner.verify.paper import PaperStatus, PaperTrade
+from titan_scanner.testing import sample_opportunity, sample_paper_trade
 
 BROWSER = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -49,31 +48,6 @@ async def _browser(*args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode(errors="replace")
 
 
-def _paper_trade(block: int, status: PaperStatus) -> PaperTrade:
-    """Half of 1 WETH at a 1.25 bid: 0.03 predicted; landed, 0.02 realized."""
-    landed = status == "landed"
-    return PaperTrade(
-        opportunity_id=f"31337-{block}-paper",
-        chain_id=31337,
-        account="0x" + "f" * 40,
-        tx_hash="0x" + f"{block:02x}" * 32,
-        block_found=block,
-        block_landed=block + 1,
-        status=status,
-        size_fraction=0.5,
-        gas_bid_multiplier=1.25,
-        gas_price_bid_wei=3 * 10**9,
-        amount_in=5 * 10**17,
-        predicted_amount_out=53 * 10**16,
-        realized_amount_out=52 * 10**16 if landed else None,
-        realized_profit=2 * 10**16 if landed else None,
-        gas_used=200_000,
-        effective_gas_price_wei=3 * 10**9,
-        gas_cost_wei=200_000 * 3 * 10**9,
-        sent_at=1.0,
-    )
-
-
 def _needs_browser() -> None:
     if BROWSER is None:
         print("skipping: no chromium on PATH (apt-get install chromium)")
@@ -86,7 +60,7 @@ async def test_dashboard_renders_in_chromium(
     _needs_browser()
     app, base = served_scanner
     for n, status in ((7, "landed"), (8, "reverted")):
-        await app.state.runtime.repository.save_paper_trade(_paper_trade(n, status))
+        await app.state.runtime.repository.save_paper_trade(sample_paper_trade(n, status))
     url = base + "/"
     code, dom = await _browser("--dump-dom", url)
     assert code == 0
