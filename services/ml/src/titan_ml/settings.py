@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -42,6 +43,10 @@ class MlSettings(TitanSettings):
     # The agent also learns from the scanner's opportunities replayed on their chain
     # (`titan replay` writes ML_DATA_DIR/rl_replay.csv): the newest this many; 0: none.
     ml_rl_replay_max: int = Field(2000, ge=0)
+    # The devnet market's landing model: "assumed", or "paper_trades" (fitted on the scanner's
+    # paper trades, ML_DATA_DIR/paper_trades.csv, when there are enough). The fit is reported
+    # either way (rl_metrics.json: markets.scanner_replay.landing.measured).
+    ml_rl_landing: Literal["assumed", "paper_trades"] = "assumed"
     ml_seed: int = 7
 
     @model_validator(mode="after")

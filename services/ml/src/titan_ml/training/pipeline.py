@@ -194,23 +194,27 @@ def rl_markets(settings: MlSettings, history: FeeHistory) -> dict[str, list[Oppo
 
 
 def market_landing(settings: MlSettings, market: str) -> tuple[LandingModel, dict[str, Any]]:
-    """The landing model of a market, and what rl_metrics says of it: measured by the paper
-    trades of the scanner's chain for its replay when there are enough, else assumed."""
+    """The landing model of a market, and what rl_metrics says of it. The paper trades of the
+    scanner's chain are fitted for its replay when there are enough (`measured`); the fit is
+    trained on with `ML_RL_LANDING=paper_trades`, else the assumed model is."""
     assumed = LandingModel()
+    said: dict[str, Any] = {"source": "assumed", "model": asdict(assumed)}
     if market != SCANNER_REPLAY or not settings.paper_trades_file.is_file():
-        return assumed, {"source": "assumed", "model": asdict(assumed)}
+        return assumed, said
     trades = load_paper_trades(settings.paper_trades_file)
     measured = fit_landing(trades)
     if measured is None:
-        why = f"{len(trades)} settled paper trades: too few, or at too few bids, to fit"
-        return assumed, {"source": "assumed", "model": asdict(assumed), "paper_trades": why}
-    return measured.model, {
-        "source": "paper_trades",
+        said["measured"] = f"{len(trades)} settled paper trades: too few, or at too few bids"
+        return assumed, said
+    said["measured"] = {
         "trades": measured.trades,
         "trades_by_bid": measured.trades_by_bid,
         "first_share_by_bid": {k: round(v, 4) for k, v in measured.first_share_by_bid.items()},
         "model": {k: round(v, 4) + 0.0 for k, v in asdict(measured.model).items()},  # no -0.0
     }
+    if settings.ml_rl_landing != "paper_trades":
+        return assumed, said
+    return measured.model, {"source": "paper_trades", "measured": said["measured"]}
 
 
 def eval_episodes(opportunities: int) -> int:

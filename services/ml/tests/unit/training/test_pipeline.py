@@ -172,26 +172,33 @@ def _paper_trades(path: Any, shares: dict[float, tuple[int, int, int]]) -> None:
 def test_the_scanner_markets_landing_is_measured_by_its_paper_trades(
     tmp_path: Any, settings_factory: Any
 ) -> None:
-    settings = settings_factory(ml_data_dir=tmp_path)
+    settings = settings_factory(ml_data_dir=tmp_path, ml_rl_landing="paper_trades")
     assert market_landing(settings, "scanner_replay")[1]["source"] == "assumed"  # no file
     _paper_trades(
         settings.paper_trades_file, {1.0: (30, 20, 10), 1.25: (20, 5, 5), 1.5: (48, 8, 4)}
     )
     model, said = market_landing(settings, "scanner_replay")
     print(f"measured landing: {said}")
-    assert said["source"] == "paper_trades" and said["trades"] == 150
-    assert said["first_share_by_bid"] == {"1": 0.5, "1.25": 0.6667, "1.5": 0.8}
+    measured = said["measured"]
+    assert said["source"] == "paper_trades" and measured["trades"] == 150
+    assert measured["first_share_by_bid"] == {"1": 0.5, "1.25": 0.6667, "1.5": 0.8}
     assert model.bid_slope > 0 and model.regime_switch == 0
     assert model.p_first(1.0, False) == pytest.approx(0.5, abs=0.05)
     assert model.p_first(1.5, True) == pytest.approx(0.8, abs=0.05)
     assert model.late_share == pytest.approx(33 / 52)  # landed late of the trades not first
     # the mainnet replay keeps the assumed model: no paper trades were made there
     assert market_landing(settings, "pool_replay")[1]["source"] == "assumed"
+    # by default the fit is reported, and the assumed model trained on
+    model, said = market_landing(
+        settings.model_copy(update={"ml_rl_landing": "assumed"}), "scanner_replay"
+    )
+    assert model == LandingModel() and said["source"] == "assumed"
+    assert said["measured"]["trades"] == 150
 
 
 def test_too_few_paper_trades_leave_the_model_assumed(tmp_path: Any, settings_factory: Any) -> None:
-    settings = settings_factory(ml_data_dir=tmp_path)
+    settings = settings_factory(ml_data_dir=tmp_path, ml_rl_landing="paper_trades")
     _paper_trades(settings.paper_trades_file, {1.0: (30, 10, 10), 1.5: (5, 1, 1)})
     model, said = market_landing(settings, "scanner_replay")
-    assert said["source"] == "assumed" and "57 settled paper trades" in said["paper_trades"]
+    assert said["source"] == "assumed" and "57 settled paper trades" in said["measured"]
     assert model == LandingModel()
