@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from titan_scanner.testing import Service
+from titan_scanner.testing import Service, sample_paper_trade
 from titan_scanner.verify.paper import PaperTrade
 
 BIG = 2**200
 
 
 def _trade(n: int, landed: bool) -> PaperTrade:
-    return PaperTrade(
-        opportunity_id=f"31337-{n}-x",
-        chain_id=31337,
-        account="0x" + "f" * 40,
-        tx_hash="0x" + f"{n:02x}" * 32,
-        block_found=n,
-        block_landed=n + 1,
-        status="landed" if landed else "reverted",
-        size_fraction=1.0,
-        gas_bid_multiplier=1.0,
-        gas_price_bid_wei=7,
-        amount_in=BIG,
-        predicted_amount_out=BIG + 9,
-        realized_amount_out=BIG + 9 if landed else None,
-        realized_profit=9 if landed else None,
-        gas_used=150_000,
-        effective_gas_price_wei=7,
-        gas_cost_wei=150_000 * 7,
-        sent_at=1.0,
+    """Amounts past 2^200, 9 of profit when landed."""
+    trade = sample_paper_trade(n, "landed" if landed else "reverted")
+    return trade.model_copy(
+        update={
+            "opportunity_id": f"31337-{n}-x",
+            "amount_in": BIG,
+            "predicted_amount_out": BIG + 9,
+            "realized_amount_out": BIG + 9 if landed else None,
+            "realized_profit": 9 if landed else None,
+        }
     )
 
 
