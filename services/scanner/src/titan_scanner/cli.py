@@ -29,6 +29,7 @@ from rich.table import Table
 from titan_common.jsonrpc import RpcUnavailable
 from titan_scanner.chain import ChainReader
 from titan_scanner.manifest import resolve_chain
+from titan_scanner.pages import paged_items
 from titan_scanner.settings import ScannerSettings
 from titan_scanner.verify.paper import PaperTrade, write_paper_trades
 from titan_scanner.verify.replay import Replayer, replay_all, verified_opportunities, write_replays
@@ -174,17 +175,10 @@ PAPER_TRADES_FILE = "paper_trades.csv"
 async def export_paper_trades(client: httpx.AsyncClient, out: Path) -> int:
     """The scanner's paper trades merged into `out` (not written when it has none); how many
     it has."""
-    trades: list[PaperTrade] = []
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {"limit": PAPER_PAGE}
-        if cursor:
-            params["cursor"] = cursor
-        body = (await client.get("/api/paper-trades", params=params)).raise_for_status().json()
-        trades += [PaperTrade.model_validate(item) for item in body["items"]]
-        cursor = body["next"]
-        if cursor is None:
-            break
+    trades = [
+        PaperTrade.model_validate(item)
+        async for item in paged_items(client, "/api/paper-trades", {}, PAPER_PAGE)
+    ]
     if trades:
         write_paper_trades(out, trades)
     return len(trades)

@@ -5,9 +5,10 @@ fee of its block (or the price the scanner priced it at) times the bid multiplie
 model (`landing.py`) is assumed, or measured by paper trades on the market's own chain: a trade
 lands first with a probability rising with the bid and, in the assumed model, falling when the
 market is contested (a two-state regime that persists, which is what makes recent success
-informative). First: the exact profit at the observed state. Not first: half the time it
-lands one step late against the next real state (profit may be negative), otherwise it
-reverts and still pays the revert's gas. A trade the replay found would revert does too.
+informative). First: the exact profit at the observed state. Not first: in a share of the
+cases (`late_share`, half in the assumed model) it lands one step late against the next real
+state (profit may be negative), otherwise it reverts and still pays the revert's gas. A trade
+the replay found would revert does too.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ reverting are the other outcomes.
 
 The assumed model has two market regimes that persist (calm, contested), which is what makes
 recent success informative. A model measured on paper trades (`titan paper-trades`, or `titan
-replay --train` with paper trading on) is a logistic fit of landing first on the bid, one
+replay`, which writes them beside its own file) is a logistic fit of landing first on the bid, one
 regime: trades do not say which regime they met. The fitted slope is kept at zero or above: a
 higher tip never puts a transaction later in a block.
 """

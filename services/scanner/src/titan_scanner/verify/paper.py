@@ -8,16 +8,15 @@ opportunity's own (the forecast price times the action's bid multiplier), as a l
 `gasPrice`: every EVM chain takes it, and above the base fee it is all tip, which the block
 builder orders by. The outcome is read from the receipt: `landed` with the amount the executor
 transferred back (its final ERC-20 `Transfer` to the account), `reverted`, or `failed` when the
-node refused the transaction (a bid below the base fee is refused) or no receipt came within
-`RECEIPT_TIMEOUT_S`. What the trade should have paid is the executor's amount out at the
+node refused the transaction (a bid below the base fee is refused), dropped it before mining
+it, or no receipt came within `RECEIPT_TIMEOUT_S`. What the trade should have paid is the executor's amount out at the
 opportunity's block for that input: the proven `amount_out` at full size, for a part an
 `eth_call` made once the trade has its receipt (the chain is then past that block).
 
 Trades go one at a time from one account, nonces in order, the most profitable waiting first;
 while one waits for its receipt others queue. Those of a block the chain has moved past give
 way to the next block's, and past `QUEUE_LIMIT` the least profitable give way (counted, never
-sent, not recorded).
-On the devnet the account is one of anvil's unlocked test accounts (`eth_sendTransaction`);
+sent, not recorded). On the devnet the account is one of anvil's unlocked test accounts (`eth_sendTransaction`);
 elsewhere transactions are signed here with the key from the settings, which is never logged.
 """
 
@@ -54,7 +53,7 @@ DROP_CHECK_POLLS = 10
 # the revert is an outcome worth recording): the scanner's own estimate with headroom.
 GAS_HEADROOM = 2
 MIN_GAS = 200_000
-# Trades of one block waiting at most; past it the oldest give way.
+# Trades of one block waiting at most; past it the least profitable give way.
 QUEUE_LIMIT = 64
 
 PaperStatus = Literal["landed", "reverted", "failed"]
@@ -349,7 +348,7 @@ class PaperTrader:
     async def _predicted(self, order: Order) -> Order:
         """The order with what its part pays at the opportunity's block, asked once the chain
         is past that block (a node's call at its newest block can see the next one's swaps)."""
-        if order.predicted_amount_out is not None or order.amount_in == 0:
+        if order.predicted_amount_out is not None:
             return order
         o = order.opportunity
         try:

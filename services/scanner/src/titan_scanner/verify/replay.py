@@ -25,6 +25,7 @@ import httpx
 
 from titan_common.models import Opportunity
 from titan_scanner.chain import ChainReader
+from titan_scanner.pages import paged_items
 from titan_scanner.pricing.gas import without_bid
 from titan_scanner.verify.csv_file import merge_rows
 from titan_scanner.verify.executor import executor_amount_out, trade_size
@@ -126,28 +127,20 @@ async def verified_opportunities(
 ) -> list[Opportunity]:
     """The scanner's newest `limit` verified opportunities in the block range with `base_token`,
     newest first (pages past them are not asked for)."""
+    params: dict[str, str | int] = {
+        "status": "verified",
+        "token": base_token,
+        "block_from": block_from,
+        "block_to": block_to,
+    }
     found: list[Opportunity] = []
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {
-            "limit": min(PAGE, limit),
-            "status": "verified",
-            "token": base_token,
-            "block_from": block_from,
-            "block_to": block_to,
-        }
-        if cursor:
-            params["cursor"] = cursor
-        response = await client.get("/api/opportunities", params=params)
-        response.raise_for_status()
-        body = response.json()
-        for item in body["items"]:
-            opportunity = Opportunity.model_validate(item)
-            if opportunity.base_token == base_token:
-                found.append(opportunity)
-        cursor = body["next"]
-        if cursor is None or len(found) >= limit:
-            return found[:limit]
+    async for item in paged_items(client, "/api/opportunities", params, min(PAGE, limit)):
+        opportunity = Opportunity.model_validate(item)
+        if opportunity.base_token == base_token:
+            found.append(opportunity)
+            if len(found) == limit:
+                break
+    return found
 
 
 @dataclass
