@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from titan_ml.api.schemas import RlActionResponse, RlBatchRequest, RlBatchResponse, RlStateIn
-from titan_ml.serving.actions import decide
+from titan_ml.serving.actions import batch_json, decide
 
 router = APIRouter(tags=["rl"])
 
@@ -17,6 +17,8 @@ async def rl_action(body: RlStateIn, request: Request) -> RlActionResponse:
 
 
 @router.post("/api/rl/action/batch", response_model=RlBatchResponse)
-async def rl_action_batch(body: RlBatchRequest, request: Request) -> RlBatchResponse:
-    registry = request.app.state.registry
-    return RlBatchResponse(actions=[decide(registry, s) for s in body.states])
+async def rl_action_batch(body: RlBatchRequest, request: Request) -> Response:
+    """One answer per state, in order; `q_values: false` leaves the Q-values out (the scanner
+    reads only the actions, a quarter of the bytes)."""
+    content = batch_json(request.app.state.registry, body.states, body.q_values)
+    return Response(content, media_type="application/json")

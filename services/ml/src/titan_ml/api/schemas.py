@@ -135,7 +135,9 @@ class ActionOut(BaseModel):
 class RlActionResponse(BaseModel):
     action: ActionOut
     action_name: str
-    q_values: dict[str, float]
+    q_values: dict[str, float] = Field(
+        default_factory=dict, description="every action's; left out when a batch asks so"
+    )
     state: list[int]
     seen_state: bool
 
@@ -143,6 +145,7 @@ class RlActionResponse(BaseModel):
 class RlBatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     states: list[RlStateIn] = Field(min_length=1, max_length=1024)
+    q_values: bool = Field(True, description="each answer with every action's Q-value")
 
 
 class RlBatchResponse(BaseModel):

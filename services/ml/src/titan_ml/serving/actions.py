@@ -5,10 +5,13 @@ Without an agent, or for a state the agent never trained in, the threshold rule 
 `threshold_rule`; the evaluation judges the agent with the same fallback.
 
 An answer is a function of the buckets and of that rule's test, so each is made once per loaded
-agent and then looked up: the scanner asks for a block's fifty states at once, on its hot path.
+agent and then looked up, with its JSON: the scanner asks for a block's fifty states at once, on
+its hot path, and a batch's answer is those JSON texts joined (`batch_json`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from titan_common.errors import InvalidInputError
 from titan_ml.api.schemas import ActionOut, RlActionResponse, RlStateIn
@@ -37,15 +40,38 @@ def _gas_and_gross(state: RlStateIn) -> tuple[float, float]:
     return gas, gross
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    response: RlActionResponse
+    json: bytes  # the response's JSON
+    brief_json: bytes  # the same without the Q-values
+
+    @classmethod
+    def of(cls, response: RlActionResponse) -> Answer:
+        brief = response.model_dump_json(exclude={"q_values"}).encode()
+        return cls(response, response.model_dump_json().encode(), brief)
+
+
 def decide(registry: ModelRegistry, state: RlStateIn) -> RlActionResponse:
+    return _lookup(registry, state).response
+
+
+def batch_json(registry: ModelRegistry, states: list[RlStateIn], q_values: bool) -> bytes:
+    """`RlBatchResponse`'s JSON for these states: each answer's text, made once, joined."""
+    answers = [_lookup(registry, state) for state in states]
+    parts = [a.json for a in answers] if q_values else [a.brief_json for a in answers]
+    return b'{"actions":[' + b",".join(parts) + b"]}"
+
+
+def _lookup(registry: ModelRegistry, state: RlStateIn) -> Answer:
     gas, gross = _gas_and_gross(state)
     size = float(state.amount_in) / 10**state.base_token_decimals
     buckets = discretise(state.spread_bps, size, gas, gross, state.recent_success)
     loaded = registry.current
     key = (buckets, gross > gas)
-    answer: RlActionResponse | None = loaded.answers.get(key)
+    answer: Answer | None = loaded.answers.get(key)
     if answer is None:
-        answer = loaded.answers[key] = _answer(loaded.agent, buckets, gross > gas)
+        answer = loaded.answers[key] = Answer.of(_answer(loaded.agent, buckets, gross > gas))
     return answer
 
 

@@ -214,6 +214,12 @@ async def test_rl_action_batch_and_bad_states(make_client: Any, model_dir: Path)
             json={"states": [SCANNER_STATE, {**SCANNER_STATE, "spread_bps": 1}]},
         )
         assert r.status_code == 200 and len(r.json()["actions"]) == 2
+        single = (await client.post("/api/rl/action", json=SCANNER_STATE)).json()
+        assert r.json()["actions"][0] == single
+        brief = await client.post(
+            "/api/rl/action/batch", json={"states": [SCANNER_STATE], "q_values": False}
+        )
+        assert brief.json()["actions"] == [{k: v for k, v in single.items() if k != "q_values"}]
         no_gas = {k: v for k, v in SCANNER_STATE.items() if k not in ("gas_cost", "gas_price_wei")}
         r = await client.post("/api/rl/action", json=no_gas)
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_state"

@@ -9,6 +9,7 @@ states the agent never trained in), and how many calls failed: a call that fails
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -27,11 +28,19 @@ def parse_action(body: dict[str, Any]) -> Action:
     raw = body.get("action", body)
     if isinstance(raw, str):  # "skip" / "execute" with the parameters beside it
         raw = {**body, "execute": raw != "skip"}
+    return _action(
+        bool(raw.get("execute", True)),
+        float(raw.get("size_fraction", 1.0)),
+        float(raw.get("gas_bid_multiplier", 1.0)),
+        str(raw.get("source") or body.get("source") or "rl_agent"),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _action(execute: bool, size_fraction: float, bid: float, source: str) -> Action:
+    """An agent has a few dozen distinct actions: each validated once (a block asks for ~50)."""
     return Action(
-        execute=bool(raw.get("execute", True)),
-        size_fraction=float(raw.get("size_fraction", 1.0)),
-        gas_bid_multiplier=float(raw.get("gas_bid_multiplier", 1.0)),
-        source=str(raw.get("source") or body.get("source") or "rl_agent"),
+        execute=execute, size_fraction=size_fraction, gas_bid_multiplier=bid, source=source
     )
 
 
@@ -50,7 +59,7 @@ class Policy:
         if self.ml is None or not self._available():
             return self._default(len(states))
         try:
-            answers = await self.ml.rl_actions(states)
+            answers = await self.ml.rl_actions(states, q_values=False)
             if len(answers) != len(states):
                 raise ValueError(f"{len(answers)} actions for {len(states)} states")
             actions = [parse_action(answer) for answer in answers]
