@@ -158,6 +158,7 @@ class FakeMl:
         self.action_source = "rl_agent"  # who decided, as ML says ("threshold_rule" too)
         self.base_fee = 10**9
         self.actions = 0
+        self.asked_q_values: list[bool] = []  # each batch's `q_values` flag
 
     def handler(self, request: Any) -> Any:
         if self.down:
@@ -185,8 +186,10 @@ class FakeMl:
             if self.failing_actions:
                 error = {"code": "internal_error", "message": "the agent failed"}
                 return httpx.Response(500, json={"error": error})
-            states = orjson.loads(request.content)["states"]
+            body = orjson.loads(request.content)
+            states = body["states"]
             self.actions += len(states)
+            self.asked_q_values.append(body.get("q_values", True))
             action = {
                 "execute": True,
                 "size_fraction": 1.0,

@@ -9,15 +9,17 @@ opportunity's own (the forecast price times the action's bid multiplier), as a l
 builder orders by. The outcome is read from the receipt: `landed` with the amount the executor
 transferred back (its final ERC-20 `Transfer` to the account), `reverted`, or `failed` when the
 node refused the transaction (a bid below the base fee is refused), dropped it before mining
-it, or no receipt came within `RECEIPT_TIMEOUT_S`. What the trade should have paid is the executor's amount out at the
-opportunity's block for that input: the proven `amount_out` at full size, for a part an
-`eth_call` made once the trade has its receipt (the chain is then past that block).
+it, or no receipt came within `RECEIPT_TIMEOUT_S`. What the trade should have paid is the
+executor's amount out at the opportunity's block for that input: the proven `amount_out` at
+full size, for a part an `eth_call` made once the trade has its receipt (the chain is then
+past that block).
 
 Trades go one at a time from one account, nonces in order, the most profitable waiting first;
 while one waits for its receipt others queue. Those of a block the chain has moved past give
 way to the next block's, and past `QUEUE_LIMIT` the least profitable give way (counted, never
-sent, not recorded). On the devnet the account is one of anvil's unlocked test accounts (`eth_sendTransaction`);
-elsewhere transactions are signed here with the key from the settings, which is never logged.
+sent, not recorded). On the devnet the account is one of anvil's unlocked test accounts
+(`eth_sendTransaction`); elsewhere transactions are signed here with the key from the
+settings, which is never logged.
 """
 
 from __future__ import annotations

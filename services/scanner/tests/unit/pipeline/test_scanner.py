@@ -377,3 +377,4 @@ async def test_the_policys_answers_are_counted_by_who_decided_inside_ml(
     policy = (await service.client.get("/api/stats")).json()["policy"]
     assert policy["by_source"] == {"rl_agent": 1, "threshold_rule": 1}
     assert policy["answered"] == 2 and policy["defaulted"] == 0
+    assert fake_ml.asked_q_values == [False, False]  # the scanner reads only the actions
