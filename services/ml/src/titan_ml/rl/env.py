@@ -51,11 +51,13 @@ class ArbitrageEnv:
     def step(
         self, opp: Opportunity, action: Action, contested: bool, rng: np.random.Generator
     ) -> Outcome:
+        # drawn whatever the action, so every policy run on one seed meets the same dice at
+        # each opportunity: a skip no longer shifts the draws of the trades after it
+        draw = rng.random()
         if not action.execute:
             return Outcome(0.0, False)
         price = opp.gas_price_wei * action.gas_bid_multiplier
         part = SIZE_FRACTIONS.index(action.size_fraction)
-        draw = rng.random()
         p_first = self.landing.p_first(action.gas_bid_multiplier, contested)
         if draw < p_first:
             gross = opp.first[part]
