@@ -381,7 +381,8 @@ def measured_section(results: dict[str, Any]) -> str:
     for name in ("ingest", "ingest_xlarge", "scanner", "ml"):
         if name in results:
             body = results[name].get("summary") or json.dumps(results[name], indent=1)
-            lines += [f"### {name} (its own benchmark script)", "", "```", body, "```", ""]
+            lines += [f"### {name} (its own benchmark script)", "",
+                      *_rerun_line(results[name], name, "this section"), "```", body, "```", ""]  # fmt: skip
     lines.append(END)
     return "\n".join(lines)
 

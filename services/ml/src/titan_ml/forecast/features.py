@@ -8,6 +8,8 @@ model trained at 80 gwei also answers at 8 or 800.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
@@ -104,22 +106,24 @@ def feature_row(history: FeeHistory) -> FloatArray:
     d = np.diff(lb)
     d8 = d[-8:]
     full = r > 0.95
+    # sums over lengths, not ndarray.mean: the same numbers, at a fifth of mean's overhead on
+    # arrays this short (nine of them made up a third of this function's time)
     return np.concatenate(
         (
             r[: -RATIO_LAGS - 1 : -1],
             last - lb[_MOMENTUM_INDEX],
             cs[[m - 1 for m in MEAN_SPANS]] / np.array(MEAN_SPANS),
             (
-                np.sqrt(max(float((d8 * d8).mean() - d8.mean() ** 2), 0.0)),
-                np.sqrt(max(float((d * d).mean() - d.mean() ** 2), 0.0)),
+                math.sqrt(max(float((d8 * d8).sum() / 8 - (d8.sum() / 8) ** 2), 0.0)),
+                math.sqrt(max(float((d * d).sum() / WINDOW - (d.sum() / WINDOW) ** 2), 0.0)),
             ),
             _EWMA_WEIGHTS @ r,
             (
-                full[-8:].mean(),
-                full.mean(),
-                (r[-8:] < 0.05).mean(),
-                last - lb[-8:].mean(),
-                last - lb[-32:].mean(),
+                np.count_nonzero(full[-8:]) / 8,
+                np.count_nonzero(full) / WINDOW,
+                np.count_nonzero(r[-8:] < 0.05) / 8,
+                last - lb[-8:].sum() / 8,
+                last - lb[-32:].sum() / 32,
             ),
         )
     )[None, :]

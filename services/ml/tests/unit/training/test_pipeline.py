@@ -101,10 +101,11 @@ def test_fast_inference_equals_the_libraries_predict(
         slow = [forecaster.gb[h].predict(row[None, :])[0] for h in forecaster.horizons]
         assert np.allclose(fast, slow, rtol=0, atol=1e-9)
     booster = forecaster.booster
-    assert np.allclose(
-        booster.inplace_predict(x, validate_features=False),
-        booster.predict(__import__("xgboost").DMatrix(x)),
-    )
+    assert forecaster._xgb._call is not None
+    library = booster.inplace_predict(x, validate_features=False)
+    for row, expected in zip(x, library, strict=True):
+        assert np.array_equal(forecaster._xgb.predict(row[None, :]), expected)
+    assert np.allclose(library, booster.predict(__import__("xgboost").DMatrix(x)))
 
 
 def test_without_the_pool_files_only_the_forecaster_trains(
