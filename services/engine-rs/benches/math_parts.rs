@@ -11,7 +11,7 @@ use titan_engine::math::v3::sqrt_price_math::{get_amount0_delta, get_amount1_del
 use titan_engine::math::v3::swap::next_initialized_tick_within_one_word;
 use titan_engine::math::v3::swap_math::compute_swap_step;
 use titan_engine::math::v3::tick_math::{get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio};
-use titan_engine::math::v3::Tick;
+use titan_engine::math::v3::{SwapTable, Tick, V3State};
 
 const L: u128 = 1_797_276_123_595_814_217;
 const TICK: i32 = -200_321;
@@ -86,6 +86,20 @@ fn parts(c: &mut Criterion) {
             )
         })
     });
+
+    // a sizing search's swap: the whole steps from the table, then one that falls short
+    let state = V3State {
+        sqrt_price_x96: price,
+        tick: TICK,
+        liquidity: L,
+        fee: 3000,
+        tick_spacing: 60,
+        ticks,
+    };
+    let mut table = SwapTable::new(&state, true).unwrap();
+    let x = U256::from(10u128.pow(15));
+    table.swap(U256::from(10u128.pow(21))).ok();
+    c.bench_function("table_swap_partial", |b| b.iter(|| table.swap(black_box(x))));
 }
 
 criterion_group! {

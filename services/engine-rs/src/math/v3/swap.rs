@@ -14,7 +14,7 @@
 
 use alloy_primitives::{I256, U256};
 
-use super::swap_math::compute_swap_step;
+use super::swap_math::swap_step;
 use super::tick_math::{
     get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio, MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO,
     MIN_TICK,
@@ -204,6 +204,8 @@ pub(crate) struct Walk {
     tick: Option<i32>,
     pub liquidity: u128,
     cursor: Option<usize>,
+    /// The next step is known to fall short of its target (see [`swap_step`]).
+    pub short_step: bool,
 }
 
 /// What one step moved.
@@ -225,6 +227,7 @@ impl Walk {
             tick: Some(state.tick),
             liquidity: state.liquidity,
             cursor: None,
+            short_step: false,
         }
     }
 
@@ -274,8 +277,8 @@ impl Walk {
         let price_next = get_sqrt_ratio_at_tick(next)?;
         let use_limit = if zero_for_one { price_next < limit } else { price_next > limit };
         let target = if use_limit { limit } else { price_next };
-        let step =
-            compute_swap_step(self.price, target, self.liquidity, self.remaining, state.fee)?;
+        let short = std::mem::take(&mut self.short_step);
+        let step = swap_step(self.price, target, self.liquidity, self.remaining, state.fee, short)?;
         self.price = step.sqrt_ratio_next_x96;
         let paid = step.amount_in.checked_add(step.fee_amount).ok_or(MathError::MathOverflow)?;
         let (paid_signed, out) = (to_i256(paid)?, to_i256(step.amount_out)?);

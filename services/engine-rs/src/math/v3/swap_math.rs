@@ -21,14 +21,36 @@ pub struct SwapStep {
 }
 
 /// computeSwapStep: `amount_remaining >= 0` exact input, `< 0` exact output.
-// the conditions are kept as SwapMath.sol writes them
-#[allow(clippy::nonminimal_bool)]
 pub fn compute_swap_step(
     sqrt_ratio_current_x96: U256,
     sqrt_ratio_target_x96: U256,
     liquidity: u128,
     amount_remaining: I256,
     fee_pips: u32,
+) -> Result<SwapStep, MathError> {
+    swap_step(
+        sqrt_ratio_current_x96,
+        sqrt_ratio_target_x96,
+        liquidity,
+        amount_remaining,
+        fee_pips,
+        false,
+    )
+}
+
+/// [`compute_swap_step`]; `short`: the caller knows that an exact input falls short of the
+/// target (the amount less the fee is below the input the target needs, as [`super::SwapTable`]
+/// knows from its bounds). The contract then takes its partial branch, and the input to the
+/// target, a 256-bit division for token0, is read only if the price still lands on the target.
+// the conditions are kept as SwapMath.sol writes them
+#[allow(clippy::nonminimal_bool)]
+pub(crate) fn swap_step(
+    sqrt_ratio_current_x96: U256,
+    sqrt_ratio_target_x96: U256,
+    liquidity: u128,
+    amount_remaining: I256,
+    fee_pips: u32,
+    short: bool,
 ) -> Result<SwapStep, MathError> {
     let (current, target) = (sqrt_ratio_current_x96, sqrt_ratio_target_x96);
     let zero_for_one = current >= target;
@@ -40,17 +62,29 @@ pub fn compute_swap_step(
     let remaining_abs = amount_remaining.unsigned_abs();
     let mut amount_in = U256::ZERO;
     let mut amount_out = U256::ZERO;
+    // the input that takes the price to the target (it cannot revert: under 2^192)
+    let to_target = || {
+        if zero_for_one {
+            get_amount0_delta(target, current, liquidity, true)
+        } else {
+            get_amount1_delta(current, target, liquidity, true)
+        }
+    };
     let next = if exact_in {
         let less_fee = mul_div(remaining_abs, PIPS - fee, PIPS)?;
-        amount_in = if zero_for_one {
-            get_amount0_delta(target, current, liquidity, true)?
+        if short {
+            let next = get_next_sqrt_price_from_input(current, liquidity, less_fee, zero_for_one)?;
+            if next == target {
+                amount_in = to_target()?;
+            }
+            next
         } else {
-            get_amount1_delta(current, target, liquidity, true)?
-        };
-        if less_fee >= amount_in {
-            target
-        } else {
-            get_next_sqrt_price_from_input(current, liquidity, less_fee, zero_for_one)?
+            amount_in = to_target()?;
+            if less_fee >= amount_in {
+                target
+            } else {
+                get_next_sqrt_price_from_input(current, liquidity, less_fee, zero_for_one)?
+            }
         }
     } else {
         amount_out = if zero_for_one {

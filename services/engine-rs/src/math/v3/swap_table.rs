@@ -100,6 +100,8 @@ impl<'a> SwapTable<'a> {
             Some(s) => (s.walk, s.paid, s.out),
             None => self.after,
         };
+        // `amount_in < covers`: the step from a recorded start falls short of its tick
+        walk.short_step = whole < self.starts.len();
         // `paid <= amount_in` (the steps before are whole), and outputs stay far below 2^255
         walk.remaining = I256::from_raw(amount_in - paid);
         walk.calculated = -I256::from_raw(out);
