@@ -8,8 +8,8 @@ use alloy_primitives::{I256, U256};
 use criterion::{criterion_group, criterion_main, Criterion};
 use titan_engine::math::v3::full_math::{mul_div, mul_div_rounding_up};
 use titan_engine::math::v3::sqrt_price_math::{get_amount0_delta, get_amount1_delta};
-use titan_engine::math::v3::swap::next_initialized_tick_within_one_word;
 use titan_engine::math::v3::swap_math::compute_swap_step;
+use titan_engine::math::v3::tick_bitmap::next_initialized_tick_within_one_word;
 use titan_engine::math::v3::tick_math::{get_sqrt_ratio_at_tick, get_tick_at_sqrt_ratio};
 use titan_engine::math::v3::{SwapTable, Tick, V3State};
 

@@ -5,6 +5,7 @@ pub mod sqrt_price_math;
 pub mod swap;
 pub mod swap_math;
 pub mod swap_table;
+pub mod tick_bitmap;
 pub mod tick_math;
 
 pub use swap::{swap, SwapResult, Tick, V3State};
