@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,8 @@ from titan_ml.forecast.history import FeeHistory, FloatArray
 from titan_ml.forecast.model import QUANTILES, quantile_key
 
 TRAIN_SHARE, VALID_SHARE = 0.7, 0.1
+# features of a history at some anchors: `feature_matrix`, or an experiment's variant of it
+Features: TypeAlias = Callable[[FeeHistory, npt.NDArray[np.int64]], FloatArray]
 WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 XGB_PARAMS: dict[str, Any] = {
     "objective": "reg:absoluteerror",
@@ -80,12 +82,13 @@ def fit_forecaster(
     max_horizon: int,
     seed: int = 7,
     step: Callable[[str], None] | None = None,
+    features: Features = feature_matrix,
 ) -> FitResult:
     step = step or (lambda _label: None)
     anchors = anchor_range(history, max_horizon)
     train, valid, test = split_anchors(anchors, max_horizon)
-    scaler = StandardScaler().fit(feature_matrix(history, train))
-    x_tr, x_va, x_te = (scaler.transform(feature_matrix(history, s)) for s in (train, valid, test))
+    scaler = StandardScaler().fit(features(history, train))
+    x_tr, x_va, x_te = (scaler.transform(features(history, s)) for s in (train, valid, test))
     horizons = list(range(2, max_horizon + 1))
     gb_models: dict[int, Any] = {}
     weights: dict[str, float] = {}
