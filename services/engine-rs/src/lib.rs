@@ -72,13 +72,21 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(api::health::prometheus))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), api::admission::api_key))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), api::track))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(axum::middleware::from_fn(error::server_failures))
-        .layer(trace)
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // one layer of them all, outermost first: Router::layer boxes each layer it is given
+        // around every route, and a request then paid a boxed clone and a boxed future per layer
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(trace)
+                .layer(axum::middleware::from_fn(error::server_failures))
+                .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), api::track))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    api::admission::api_key,
+                )),
+        )
         .with_state(state)
 }
 
