@@ -42,7 +42,11 @@ impl Metrics {
         let us = elapsed.as_micros().max(1);
         let i = (128 - (us - 1).leading_zeros() as usize).min(BUCKETS - 1);
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let stats = routes.entry(route.to_string()).or_default();
+        // the route's name is copied once, when it is first seen
+        if !routes.contains_key(route) {
+            routes.insert(route.to_string(), RouteStats::default());
+        }
+        let stats = routes.get_mut(route).expect("inserted above");
         *stats.by_status.entry(status).or_default() += 1;
         stats.buckets[i] += 1;
         stats.count += 1;
