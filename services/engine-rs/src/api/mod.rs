@@ -1,5 +1,6 @@
-//! The HTTP API: one module per route group, wire types in `types`.
+//! The HTTP API: one module per route group, wire types in `types` (addresses in `address`).
 
+pub mod address;
 pub mod admission;
 pub mod convert;
 pub mod extract;
